@@ -1,0 +1,1 @@
+"""Self-hosted comment moderation: scores, decisions and explanations for news comments."""

@@ -1,0 +1,172 @@
+"""Vectorised n-gram counting: every n-gram of a whole batch hashed in numpy, with no Python work per n-gram.
+
+A batch of strings is laid end to end as one array of code points; a polynomial prefix hash (mod 2**64)
+gives any substring's hash in O(1), so all character n-grams and all word n-grams of the batch are
+hashed with a handful of array operations. A fitted vocabulary is a sorted array of 64-bit hashes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import normalize
+
+_P = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
+_SEPARATOR = 0  # code point between documents
+_SPACE = 32
+_powers_cache: dict[str, np.ndarray] = {}
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**i and P**-i mod 2**64 for i in [0, n], grown on demand and shared."""
+    cached = _powers_cache.get("p")
+    if cached is None or len(cached) <= n:
+        size = max(n + 1, 1 << 16, 2 * (0 if cached is None else len(cached)))
+        with np.errstate(over="ignore"):
+            _powers_cache["p"] = np.cumprod(np.concatenate(([np.uint64(1)], np.full(size - 1, _P))))
+            _powers_cache["q"] = np.cumprod(np.concatenate(([np.uint64(1)], np.full(size - 1, _P_INV))))
+    return _powers_cache["p"], _powers_cache["q"]
+
+
+def _mix(h: np.ndarray, salt: int) -> np.ndarray:
+    """Finalise hashes (splitmix64) so close substrings land far apart; the salt keeps orders distinct."""
+    with np.errstate(over="ignore"):
+        h = h + np.uint64(salt * 0x9E3779B97F4A7C15 % (1 << 64))
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+class _Batch:
+    """A batch of strings as one code-point array with prefix hashes."""
+
+    def __init__(self, texts: list[str]):
+        joined = "\x00".join(texts) + "\x00"
+        self.codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        self.starts = np.zeros(len(texts), dtype=np.int64)
+        np.cumsum(lengths[:-1] + 1, out=self.starts[1:])
+        self.doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths + 1)
+        powers, inverse = _powers(len(self.codes))
+        with np.errstate(over="ignore"):
+            self.prefix = np.zeros(len(self.codes) + 1, dtype=np.uint64)
+            np.cumsum(self.codes * powers[: len(self.codes)], out=self.prefix[1:])
+        self.inverse = inverse
+
+    def hash(self, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Position-independent hash of each substring codes[begin:end]."""
+        with np.errstate(over="ignore"):
+            return (self.prefix[end] - self.prefix[begin]) * self.inverse[begin]
+
+
+def char_ngrams(texts: list[str], ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(document index, hash) of every character n-gram of each text padded with one space each side."""
+    batch = _Batch([f" {t} " for t in texts])
+    separators = np.flatnonzero(batch.codes == _SEPARATOR)
+    next_separator = separators[np.searchsorted(separators, np.arange(len(batch.codes)))]
+    docs, hashes = [], []
+    for n in range(ngram_range[0], ngram_range[1] + 1):
+        begin = np.flatnonzero(next_separator - np.arange(len(batch.codes)) >= n)
+        docs.append(batch.doc[begin])
+        hashes.append(_mix(batch.hash(begin, begin + n), n))
+    return np.concatenate(docs), np.concatenate(hashes)
+
+
+def word_ngrams(texts: list[str], ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(document index, hash) of every word n-gram of each text, whose tokens are separated by single spaces."""
+    batch = _Batch(texts)
+    is_break = (batch.codes == _SPACE) | (batch.codes == _SEPARATOR)
+    is_start = ~is_break & np.concatenate(([True], is_break[:-1]))
+    is_end = ~is_break & np.concatenate((is_break[1:], [True]))
+    begins = np.flatnonzero(is_start)
+    ends = np.flatnonzero(is_end) + 1
+    token_doc = batch.doc[begins]
+    docs, hashes = [], []
+    for n in range(ngram_range[0], ngram_range[1] + 1):
+        if len(begins) < n:
+            continue
+        first = np.arange(len(begins) - n + 1)
+        same_doc = token_doc[first] == token_doc[first + n - 1]
+        first = first[same_doc]
+        docs.append(token_doc[first])
+        hashes.append(_mix(batch.hash(begins[first], ends[first + n - 1]), 100 + n))
+    if not docs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    return np.concatenate(docs), np.concatenate(hashes)
+
+
+class HashedNgramTfidf(TransformerMixin, BaseEstimator):
+    """TF-IDF over character or word n-grams, with a vocabulary of the most frequent hashed n-grams.
+
+    Parameters
+    ----------
+    kind : {"char", "word"}
+        Character n-grams of the text, or word n-grams of space-separated tokens.
+    ngram_range : tuple of int
+        Smallest and largest n.
+    max_features : int
+        Keep at most this many n-grams, the most frequent by document frequency.
+    min_df : int
+        Drop n-grams seen in fewer documents.
+    sublinear_tf : bool
+        Use 1 + log(tf) instead of raw counts.
+    """
+
+    def __init__(self, kind="char", ngram_range=(2, 5), max_features=200_000, min_df=2, sublinear_tf=True):
+        self.kind = kind
+        self.ngram_range = ngram_range
+        self.max_features = max_features
+        self.min_df = min_df
+        self.sublinear_tf = sublinear_tf
+
+    def _ngrams(self, texts):
+        if self.kind == "char":
+            return char_ngrams(list(texts), self.ngram_range)
+        if self.kind == "word":
+            return word_ngrams(list(texts), self.ngram_range)
+        raise ValueError(f"kind must be 'char' or 'word', not {self.kind!r}")
+
+    def fit(self, X, y=None):
+        texts = list(X)
+        docs, hashes = self._ngrams(texts)
+        unique, inverse = np.unique(hashes, return_inverse=True)
+        presence = sp.csr_matrix((np.ones(len(docs), dtype=np.float32), (docs, inverse)),
+                                 shape=(len(texts), len(unique)))
+        presence.sum_duplicates()
+        df = np.bincount(presence.indices, minlength=len(unique))
+        keep = np.flatnonzero(df >= self.min_df)
+        if len(keep) > self.max_features:
+            keep = keep[np.argsort(-df[keep], kind="stable")[: self.max_features]]
+            keep.sort()
+        self.vocabulary_ = unique[keep]
+        self.idf_ = (np.log((1 + len(texts)) / (1 + df[keep])) + 1).astype(np.float32)
+        self.n_features_out_ = len(keep)
+        return self
+
+    def counts(self, X) -> sp.csr_matrix:
+        """Raw n-gram counts over the fitted vocabulary."""
+        texts = list(X)
+        docs, hashes = self._ngrams(texts)
+        column = np.searchsorted(self.vocabulary_, hashes)
+        column[column == len(self.vocabulary_)] = 0
+        known = self.vocabulary_[column] == hashes if len(self.vocabulary_) else np.zeros(len(hashes), bool)
+        matrix = sp.csr_matrix((np.ones(int(known.sum()), dtype=np.float32), (docs[known], column[known])),
+                               shape=(len(texts), len(self.vocabulary_)))
+        matrix.sum_duplicates()
+        return matrix
+
+    def transform(self, X) -> sp.csr_matrix:
+        matrix = self.counts(X)
+        if self.sublinear_tf:
+            np.log1p(matrix.data, out=matrix.data)
+        matrix.data *= self.idf_[matrix.indices]
+        return l2_normalize(matrix)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"{self.kind}{i}" for i in range(len(self.vocabulary_))], dtype=object)
+
+
+def l2_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Scale each row of a CSR matrix to unit length in place (empty rows stay zero)."""
+    return normalize(matrix, norm="l2", copy=False)

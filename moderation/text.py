@@ -1,0 +1,129 @@
+"""Text normalisation and tokenisation for social text: look-alikes, accents, leetspeak, masking, elongation.
+
+Every public function here is a module-level callable so fitted vectorisers that use them pickle cleanly.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from nltk.stem.porter import PorterStemmer
+from nltk.tokenize import RegexpTokenizer
+
+URL_TOKEN = "xxurl"
+USER_TOKEN = "xxuser"
+EMAIL_TOKEN = "xxemail"
+
+# Cyrillic and Greek letters that render like Latin ones, used to dodge word filters.
+_CONFUSABLES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "ո": "n",
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "ω": "w", "ℓ": "l", "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss",
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
+})
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+                       "!": "i", "|": "l", "+": "t", "€": "e"})
+
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|org|net|io|ly|co|info|biz)(?:/\S*)?\b")
+_EMAIL_RE = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_USER_RE = re.compile(r"(?<![\w@])@\w+")
+# A run of three or more single letters split by spaces, dots or dashes: "s h i t", "f.u.c.k".
+_SPACED_RE = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
+# A word that mixes letters with digits or symbols used as letters: "1d10t", "m0r0n", "a$$", "sh!t".
+_LEET_RE = re.compile(r"(?<![\w$@!|+€])(?=[\w$@!|+€]*[a-z])(?=[\w$@!|+€]*[0134578$@!|+€])[\w$@!|+€]*[a-z0-9][\w$@!|+€]*")
+_NUMERIC_WORD_RE = re.compile(r"\d+(?:st|nd|rd|th|s|k|m|am|pm|h|km|kg|mm|cm|ft|x)?")
+_ELONGATION_RE = re.compile(r"(\w)\1{2,}")
+_MASKED_RE = re.compile(r"\b[a-z]+[*#%_]+[a-z]*\b|\b[a-z]*[*#%_]+[a-z]+\b")
+_HAS_LEET_RE = re.compile(r"[a-z][0134578$@!|+€]|[0134578$@!|+€][a-z]")
+_HAS_MASK_RE = re.compile(r"[a-z][*#%_]")
+
+# Common swear words, matched against masked spellings such as "f*ck" or "sh#t" to restore them.
+_MASK_TARGETS = (
+    "fuck", "fucking", "fucker", "fucked", "shit", "shitty", "bitch", "bastard", "asshole", "ass", "cunt",
+    "dick", "damn", "crap", "piss", "pissed", "bullshit", "motherfucker", "whore", "slut", "prick", "wanker",
+    "twat", "cock", "douche", "idiot", "moron", "stupid", "retard", "retarded", "hell",
+)
+_MASK_INDEX: dict[tuple[int, str, str], tuple[str, ...]] = {}
+for _word in _MASK_TARGETS:
+    _MASK_INDEX.setdefault((len(_word), _word[0], _word[-1]), ())
+    _MASK_INDEX[(len(_word), _word[0], _word[-1])] += (_word,)
+
+_TOKENIZER = RegexpTokenizer(r"[a-z0-9_]+(?:['*#][a-z0-9_]+)*|[^\w\s]")
+_STEMMER = PorterStemmer()
+
+
+def _unmask(match: re.Match) -> str:
+    word = match.group(0)
+    candidates = _MASK_INDEX.get((len(word), word[0], word[-1]), ())
+    for candidate in candidates:
+        if all(a == b or a in "*#%_" for a, b in zip(word, candidate)):
+            return candidate
+    return word
+
+
+def _unleet(match: re.Match) -> str:
+    word = match.group(0)
+    core = word.rstrip("!|+")
+    if _NUMERIC_WORD_RE.fullmatch(core) or not any(c.isalpha() for c in core):
+        return word
+    return core.translate(_LEET) + word[len(core):]
+
+
+def _join_spaced(match: re.Match) -> str:
+    return re.sub(r"[ .\-_*]", "", match.group(0))
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(char: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Lower-case, map look-alike letters to Latin and drop accents and combining marks (zalgo)."""
+    text = text.translate(_CONFUSABLES).lower().translate(_CONFUSABLES)
+    if text.isascii():
+        return text
+    return "".join(map(_fold_char, text))
+
+
+def normalize(text: str) -> str:
+    """Normalise a comment for the classifiers.
+
+    Parameters
+    ----------
+    text : str
+        The raw comment.
+
+    Returns
+    -------
+    str
+        Lower-cased, folded text with URLs, e-mail addresses and @mentions replaced by placeholders,
+        leetspeak and masked swear words restored, spaced-out letters joined and elongations shortened.
+    """
+    text = fold(text)
+    if "@" in text:
+        text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
+        text = _USER_RE.sub(f" {USER_TOKEN} ", text)
+    if "." in text or "http" in text:
+        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+    text = _SPACED_RE.sub(_join_spaced, text)
+    if _HAS_LEET_RE.search(text):
+        text = _LEET_RE.sub(_unleet, text)
+    text = _ELONGATION_RE.sub(r"\1\1", text)
+    if _HAS_MASK_RE.search(text):
+        text = _MASKED_RE.sub(_unmask, text)
+    return " ".join(text.split())
+
+
+def tokenize(text: str) -> list[str]:
+    """Split normalised text into word tokens and single punctuation marks."""
+    return _TOKENIZER.tokenize(text)
+
+
+@lru_cache(maxsize=200_000)
+def stem(token: str) -> str:
+    """The Porter stem of a token (cached: the same words recur in every comment)."""
+    return _STEMMER.stem(token, to_lowercase=False)

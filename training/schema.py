@@ -1,0 +1,139 @@
+"""The training-data schema: one comment a row, labels as 0/1 or rater fractions, blank = unknown."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
+ID_COLUMNS = ("id", "article_id", "parent_id")
+COLUMNS = ("text", *ID_COLUMNS, *LABELS, "source")
+
+
+class DataError(ValueError):
+    """Bad training or scoring input; the message names the file and, where known, the line."""
+
+
+def empty_frame() -> pd.DataFrame:
+    """A frame with every schema column and no rows."""
+    return conform(pd.DataFrame({"text": pd.Series([], dtype=object)}), source="empty")
+
+
+def conform(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema columns, typed: ids as strings, labels as float (NaN = unknown)."""
+    out = pd.DataFrame(index=frame.index)
+    out["text"] = frame["text"].astype(object)
+    for column in ID_COLUMNS:
+        if column in frame:
+            out[column] = pd.Series([_id_string(v) for v in frame[column]], index=frame.index, dtype=object)
+        else:
+            out[column] = None
+    for label in LABELS:
+        out[label] = pd.to_numeric(frame[label], errors="raise").astype(float) if label in frame else np.nan
+    out["source"] = frame["source"] if "source" in frame else source
+    return out.reset_index(drop=True)
+
+
+def _id_string(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or JSONL file into a frame, raising DataError that names the file and line."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        rows = []
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise DataError(f"{path}:{number}: invalid JSON ({error.msg})") from None
+                if not isinstance(row, dict):
+                    raise DataError(f"{path}:{number}: expected a JSON object")
+                rows.append(row)
+        return pd.DataFrame(rows)
+    if suffix in (".csv", ".tsv"):
+        try:
+            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype={c: str for c in ID_COLUMNS})
+        except (pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise DataError(f"{path}: cannot parse as {suffix[1:].upper()} ({error})") from None
+    raise DataError(f"{path}: unknown file type {suffix!r} (expected .csv, .tsv or .jsonl)")
+
+
+def read_comments(path: str | Path) -> pd.DataFrame:
+    """Read comments in the project's schema from a CSV or JSONL file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.tsv`` or ``.jsonl`` file with a ``text`` column and any of the label columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`; labels are floats in [0, 1] or NaN where unknown.
+    """
+    path = Path(path)
+    frame = _read_table(path)
+    if "text" not in frame:
+        raise DataError(f"{path}: no 'text' column")
+    line_offset = 2 if path.suffix.lower() in (".csv", ".tsv") else 1
+    for position, text in enumerate(frame["text"]):
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{path}:{position + line_offset}: empty or missing text")
+    for label in LABELS:
+        if label not in frame:
+            continue
+        values = pd.to_numeric(frame[label], errors="coerce")
+        bad = (frame[label].notna() & values.isna()) | (values < 0) | (values > 1)
+        if bad.any():
+            position = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{path}:{position + line_offset}: label {label!r} must be blank or a number in [0, 1], "
+                f"got {frame[label].iloc[position]!r}"
+            )
+        frame[label] = values
+    return conform(frame, source=path.stem)
+
+
+def read_articles(path: str | Path) -> dict[str, dict]:
+    """Read articles (``id``, ``title``, ``body``) from CSV or JSONL into a dict keyed by article id."""
+    path = Path(path)
+    frame = _read_table(path)
+    for column in ("id", "title"):
+        if column not in frame:
+            raise DataError(f"{path}: articles need an {column!r} column")
+    articles = {}
+    for row in frame.to_dict("records"):
+        article_id = _id_string(row.get("id"))
+        if article_id is None:
+            raise DataError(f"{path}: an article has no id")
+        body = row.get("body")
+        articles[article_id] = {
+            "id": article_id,
+            "title": str(row.get("title") or ""),
+            "body": body if isinstance(body, str) else "",
+        }
+    return articles
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

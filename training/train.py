@@ -1,0 +1,214 @@
+"""Fit the toxicity and off-topic model on labelled comments, choose thresholds, evaluate, write an artifact."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.pipeline import Pipeline
+
+from moderation.articles import article_text
+from moderation.artifact import Registry, read_metadata
+from moderation.classifier import MultiLabelLogistic
+from moderation.features import MAX_THREAD, Comment, CommentFeaturizer
+
+from . import thresholds
+from .evaluate import evaluate_predictions
+from .importers import import_corpus
+from .schema import LABELS, DataError, file_sha256, read_articles
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+TOXICITY_LABELS = tuple(label for label in LABELS if label != "off_topic")
+
+
+@dataclass
+class TrainingData:
+    """Comments in the schema, the articles they refer to, and where they came from."""
+
+    frame: pd.DataFrame
+    articles: dict[str, dict] = field(default_factory=dict)
+    sources: list[dict] = field(default_factory=list)
+
+
+def load_data(data: list[tuple[str, str]], article_paths: list[str | Path] = ()) -> TrainingData:
+    """Read every (format, path) corpus and every articles file into one :class:`TrainingData`."""
+    frames, sources, articles = [], [], {}
+    for fmt, path in data:
+        frame = import_corpus(fmt, path)
+        frames.append(frame)
+        path = Path(path)
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        sources.append({"format": fmt, "path": str(path), "rows": len(frame),
+                        "sha256": {f.name: file_sha256(f) for f in files}})
+    for path in article_paths:
+        articles.update(read_articles(path))
+        sources.append({"format": "articles", "path": str(path), "sha256": {Path(path).name: file_sha256(path)}})
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if frame.empty:
+        raise DataError("no training rows: every input was empty")
+    return TrainingData(frame, articles, sources)
+
+
+def default_data(data_dir: Path = DEFAULT_DATA_DIR) -> list[tuple[str, str]]:
+    return [("native", str(data_dir / "comments.jsonl"))]
+
+
+def default_articles(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
+    return [str(data_dir / "articles.jsonl")]
+
+
+def build_comments(frame: pd.DataFrame, articles: dict[str, dict]) -> list[Comment]:
+    """Attach to each comment its article's text, its parent's text, and the other comments on its article."""
+    texts = frame["text"].tolist()
+    ids = frame["id"].tolist()
+    article_ids = frame["article_id"].tolist()
+    by_id = {comment_id: text for comment_id, text in zip(ids, texts) if comment_id is not None}
+    by_article: dict[str, list[int]] = {}
+    for i, article_id in enumerate(article_ids):
+        if article_id is not None:
+            by_article.setdefault(article_id, []).append(i)
+    comments = []
+    for i, (text, article_id, parent_id) in enumerate(zip(texts, article_ids, frame["parent_id"].tolist())):
+        siblings = by_article.get(article_id, []) if article_id is not None else []
+        thread = tuple(texts[j] for j in _nearest(siblings, i) if j != i)
+        article = articles.get(article_id) or {}
+        comments.append(Comment(text=text, article=article_text(article.get("title"), article.get("body")), thread=thread,
+                                parent=by_id.get(parent_id) if parent_id is not None else None))
+    return comments
+
+
+def _nearest(siblings: list[int], i: int) -> list[int]:
+    """At most MAX_THREAD sibling positions, the ones posted just before ``i`` first."""
+    if len(siblings) <= MAX_THREAD + 1:
+        return siblings
+    position = siblings.index(i)
+    start = max(0, min(position - MAX_THREAD // 2, len(siblings) - MAX_THREAD - 1))
+    return siblings[start:start + MAX_THREAD + 1]
+
+
+def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list, rng: np.random.Generator,
+                  fraction: float) -> tuple[list[Comment], np.ndarray]:
+    """Pair on-topic comments with another article's context: off-topic examples made from real comments."""
+    off_topic = LABELS.index("off_topic")
+    contexts: dict[str, Comment] = {}
+    for comment, article_id in zip(comments, article_ids):
+        if article_id is not None and (comment.article or comment.thread):
+            contexts.setdefault(article_id, comment)
+    keys = sorted(contexts)
+    if len(keys) < 2:
+        return [], np.zeros((0, len(LABELS)))
+    candidates = [i for i, (c, a) in enumerate(zip(comments, article_ids))
+                  if a in contexts and not labels[i, off_topic] >= 0.5]
+    chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
+    swapped, rows = [], []
+    for i in chosen:
+        other = keys[rng.integers(len(keys) - 1)]
+        if other == article_ids[i]:
+            other = keys[-1]
+        context = contexts[other]
+        thread = tuple(context.thread) + (context.text,)
+        swapped.append(Comment(comments[i].text, context.article, thread[-MAX_THREAD:], None))
+        row = np.full(len(LABELS), np.nan)
+        row[off_topic] = 1.0
+        rows.append(row)
+    return swapped, np.array(rows).reshape(-1, len(LABELS))
+
+
+def split_by_article(frame: pd.DataFrame, seed: int = 0, test_size: float = 0.15, val_size: float = 0.15):
+    """Train, validation and test row indices with no article (or, without one, no comment) on two sides."""
+    groups = [a if a is not None else f"row:{i}" for i, a in enumerate(frame["article_id"])]
+    everything = np.arange(len(frame))
+    outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    rest, test = next(outer.split(everything, groups=groups))
+    inner = GroupShuffleSplit(n_splits=1, test_size=val_size / (1 - test_size), random_state=seed + 1)
+    train, val = next(inner.split(rest, groups=[groups[i] for i in rest]))
+    return rest[train], rest[val], test
+
+
+def make_pipeline(n_topics: int = 100, C: float = 4.0) -> Pipeline:
+    return Pipeline([
+        ("features", CommentFeaturizer(n_topics=n_topics)),
+        ("labels", MultiLabelLogistic(labels=LABELS, C=C, text_only=TOXICITY_LABELS)),
+    ])
+
+
+def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_topics: int = 100,
+                 C: float = 4.0) -> Pipeline:
+    pipeline = make_pipeline(n_topics=n_topics, C=C)
+    features = pipeline.named_steps["features"].fit(comments)
+    pipeline.named_steps["labels"].set_params(n_text_features=features.n_text_features_)
+    pipeline.named_steps["labels"].fit(features.transform(comments), y, sample_weight=weights)
+    return pipeline
+
+
+def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
+          source_weights: dict[str, float] | None = None, n_topics: int = 100, C: float = 4.0,
+          log=print) -> tuple[Pipeline, dict]:
+    """Split by article, fit on train, choose thresholds on validation, report held-out metrics, save.
+
+    Parameters
+    ----------
+    data : TrainingData
+        Labelled comments and articles.
+    registry : Registry, optional
+        Where to write the new version; nothing is written when omitted.
+    seed : int
+        Seed of the split and of the context swaps.
+    swap_fraction : float
+        Share of on-topic training comments also paired with another article as off-topic examples.
+    source_weights : dict, optional
+        Sample weight per corpus (``source`` column); 1 where not named.
+
+    Returns
+    -------
+    (Pipeline, dict)
+        The fitted pipeline and its metadata (which includes ``path`` when it was saved).
+    """
+    started = time.perf_counter()
+    frame = data.frame.reset_index(drop=True)
+    y = frame[list(LABELS)].to_numpy(dtype=float)
+    weights = frame["source"].map(lambda s: (source_weights or {}).get(s, 1.0)).to_numpy(dtype=float)
+    comments = build_comments(frame, data.articles)
+    train_rows, val_rows, test_rows = split_by_article(frame, seed)
+    rng = np.random.default_rng(seed)
+    article_ids = frame["article_id"].tolist()
+    swapped, swapped_y = swap_contexts([comments[i] for i in train_rows], y[train_rows],
+                                       [article_ids[i] for i in train_rows], rng, swap_fraction)
+    train_comments = [comments[i] for i in train_rows] + swapped
+    train_y = np.vstack([y[train_rows], swapped_y])
+    train_w = np.concatenate([weights[train_rows], np.full(len(swapped), 0.5)])
+    log(f"training on {len(train_rows)} comments (+{len(swapped)} context swaps), "
+        f"validating on {len(val_rows)}, testing on {len(test_rows)}")
+    pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C)
+    labels = list(pipeline.named_steps["labels"].labels_)
+    columns = [LABELS.index(label) for label in labels]
+    val_scores = pipeline.predict_proba([comments[i] for i in val_rows])
+    chosen = {label: thresholds.choose(y[val_rows, c], val_scores[:, k], label)
+              for k, (label, c) in enumerate(zip(labels, columns))}
+    test_scores = pipeline.predict_proba([comments[i] for i in test_rows])
+    metrics = evaluate_predictions(y[test_rows][:, columns], test_scores, labels, chosen)
+    metadata = {
+        "labels": labels,
+        "thresholds": {label: {k: v for k, v in t.items() if k != "basis"} for label, t in chosen.items()},
+        "threshold_basis": {label: t["basis"] for label, t in chosen.items()},
+        "metrics": metrics,
+        "languages": ["en"],
+        "training": {
+            "sources": data.sources, "rows": int(len(frame)), "train_rows": int(len(train_rows)),
+            "validation_rows": int(len(val_rows)), "test_rows": int(len(test_rows)),
+            "context_swaps": len(swapped), "seed": seed, "split": "by article",
+            "label_counts": {label: {"known": int((~np.isnan(y[:, i])).sum()), "positive": int((y[:, i] >= 0.5).sum())}
+                             for i, label in enumerate(LABELS)},
+            "skipped_labels": [label for label in LABELS if label not in labels],
+            "seconds": round(time.perf_counter() - started, 2),
+            "parameters": {"n_topics": n_topics, "C": C, "swap_fraction": swap_fraction,
+                           "source_weights": source_weights or {}},
+        },
+    }
+    if registry is not None:
+        path = registry.save(pipeline, metadata)
+        metadata = {**read_metadata(path), "path": str(path)}
+    return pipeline, metadata
