@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make run` (install, train the default model, start the service)
+# and `make test`. Everything installs into ./.venv; nothing is downloaded but packages.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export MODERATION_HOME ?= $(CURDIR)/instance
+
+.PHONY: install model run test clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	touch $@
+
+# Train the default model from data/ unless a current model exists.
+model: install
+	@test -s "$(MODERATION_HOME)/models/CURRENT" || $(BIN)/moderation train
+
+run: model
+	$(BIN)/moderation score --article examples/article.txt examples/comments.jsonl
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
