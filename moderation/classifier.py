@@ -57,6 +57,8 @@ class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
         self.labels_, coefs, intercepts, self.positives_ = [], [], [], {}
         for j, label in enumerate(labels):
             known = ~np.isnan(y[:, j])
+            if not known.any():
+                continue  # the data says nothing about this label: not a label of this model
             p = y[known, j]
             positive_weight = float((p * base_weight[known]).sum())
             if positive_weight < self.min_positives or float(((1 - p) * base_weight[known]).sum()) < self.min_positives:

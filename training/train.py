@@ -118,26 +118,35 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
 
 
 def split_by_article(frame: pd.DataFrame, seed: int = 0, test_size: float = 0.15, val_size: float = 0.15):
-    """Train, validation and test row indices with no article (or, without one, no comment) on two sides."""
-    groups = [a if a is not None else f"row:{i}" for i, a in enumerate(frame["article_id"])]
-    everything = np.arange(len(frame))
-    outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-    rest, test = next(outer.split(everything, groups=groups))
-    inner = GroupShuffleSplit(n_splits=1, test_size=val_size / (1 - test_size), random_state=seed + 1)
-    train, val = next(inner.split(rest, groups=[groups[i] for i in rest]))
-    return rest[train], rest[val], test
+    """Train, validation and test row indices with no article (or, without one, no comment) on two sides.
+
+    A size of 0 leaves that part empty (for tiny corpora: thresholds are then chosen on the training rows).
+    """
+    groups = np.array([a if a is not None else f"row:{i}" for i, a in enumerate(frame["article_id"])], dtype=object)
+    rest, test = _group_split(np.arange(len(frame)), groups, test_size, seed)
+    train, val = _group_split(rest, groups[rest], val_size / (1 - test_size), seed + 1)
+    return train, val, test
 
 
-def make_pipeline(n_topics: int = 100, C: float = 4.0) -> Pipeline:
+def _group_split(rows: np.ndarray, groups: np.ndarray, size: float, seed: int):
+    if size <= 0:
+        return rows, rows[:0]
+    splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+    keep, held = next(splitter.split(rows, groups=groups))
+    return rows[keep], rows[held]
+
+
+def make_pipeline(n_topics: int = 100, C: float = 4.0, min_positives: float = 5.0) -> Pipeline:
     return Pipeline([
         ("features", CommentFeaturizer(n_topics=n_topics)),
-        ("labels", MultiLabelLogistic(labels=LABELS, C=C, text_only=TOXICITY_LABELS)),
+        ("labels", MultiLabelLogistic(labels=LABELS, C=C, text_only=TOXICITY_LABELS, min_positives=min_positives)),
     ])
 
 
 def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_topics: int = 100,
-                 C: float = 4.0) -> Pipeline:
-    pipeline = make_pipeline(n_topics=n_topics, C=C)
+                 C: float = 4.0, min_positives: float = 5.0) -> Pipeline:
+    """Fit the featuriser, then the per-label classifiers on its output (the classifier needs its width)."""
+    pipeline = make_pipeline(n_topics=n_topics, C=C, min_positives=min_positives)
     features = pipeline.named_steps["features"].fit(comments)
     pipeline.named_steps["labels"].set_params(n_text_features=features.n_text_features_)
     pipeline.named_steps["labels"].fit(features.transform(comments), y, sample_weight=weights)
@@ -146,6 +155,7 @@ def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_
 
 def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
           source_weights: dict[str, float] | None = None, n_topics: int = 100, C: float = 4.0,
+          min_positives: float = 5.0, split: tuple[float, float] = (0.15, 0.15),
           log=print) -> tuple[Pipeline, dict]:
     """Split by article, fit on train, choose thresholds on validation, report held-out metrics, save.
 
@@ -161,6 +171,10 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         Share of on-topic training comments also paired with another article as off-topic examples.
     source_weights : dict, optional
         Sample weight per corpus (``source`` column); 1 where not named.
+    min_positives : float
+        Labels with less positive weight than this are skipped (with a warning).
+    split : (float, float)
+        Test and validation shares of articles; (0, 0) trains on everything and picks thresholds on it.
 
     Returns
     -------
@@ -172,7 +186,8 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     y = frame[list(LABELS)].to_numpy(dtype=float)
     weights = frame["source"].map(lambda s: (source_weights or {}).get(s, 1.0)).to_numpy(dtype=float)
     comments = build_comments(frame, data.articles)
-    train_rows, val_rows, test_rows = split_by_article(frame, seed)
+    train_rows, val_rows, test_rows = split_by_article(frame, seed, *split)
+    threshold_rows = val_rows if len(val_rows) else train_rows
     rng = np.random.default_rng(seed)
     article_ids = frame["article_id"].tolist()
     swapped, swapped_y = swap_contexts([comments[i] for i in train_rows], y[train_rows],
@@ -182,13 +197,13 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     train_w = np.concatenate([weights[train_rows], np.full(len(swapped), 0.5)])
     log(f"training on {len(train_rows)} comments (+{len(swapped)} context swaps), "
         f"validating on {len(val_rows)}, testing on {len(test_rows)}")
-    pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C)
+    pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C, min_positives=min_positives)
     labels = list(pipeline.named_steps["labels"].labels_)
     columns = [LABELS.index(label) for label in labels]
-    val_scores = pipeline.predict_proba([comments[i] for i in val_rows])
-    chosen = {label: thresholds.choose(y[val_rows, c], val_scores[:, k], label)
+    val_scores = pipeline.predict_proba([comments[i] for i in threshold_rows])
+    chosen = {label: thresholds.choose(y[threshold_rows, c], val_scores[:, k], label)
               for k, (label, c) in enumerate(zip(labels, columns))}
-    test_scores = pipeline.predict_proba([comments[i] for i in test_rows])
+    test_scores = pipeline.predict_proba([comments[i] for i in test_rows]) if len(test_rows) else np.zeros((0, len(labels)))
     metrics = evaluate_predictions(y[test_rows][:, columns], test_scores, labels, chosen)
     metadata = {
         "labels": labels,
@@ -200,11 +215,12 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
             "sources": data.sources, "rows": int(len(frame)), "train_rows": int(len(train_rows)),
             "validation_rows": int(len(val_rows)), "test_rows": int(len(test_rows)),
             "context_swaps": len(swapped), "seed": seed, "split": "by article",
+            "thresholds_chosen_on": "validation" if len(val_rows) else "training rows",
             "label_counts": {label: {"known": int((~np.isnan(y[:, i])).sum()), "positive": int((y[:, i] >= 0.5).sum())}
                              for i, label in enumerate(LABELS)},
             "skipped_labels": [label for label in LABELS if label not in labels],
             "seconds": round(time.perf_counter() - started, 2),
-            "parameters": {"n_topics": n_topics, "C": C, "swap_fraction": swap_fraction,
+            "parameters": {"n_topics": n_topics, "C": C, "swap_fraction": swap_fraction, "split": list(split),
                            "source_weights": source_weights or {}},
         },
     }

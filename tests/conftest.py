@@ -1,0 +1,81 @@
+"""Shared fixtures: tiny real models trained through the real pipeline and loaded through the real loader."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from moderation.artifact import Registry
+from training.train import default_articles, default_data, load_data, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A dozen-and-a-bit comments under two articles, written for these tests.
+TINY_ARTICLES = [
+    {"id": "bridge", "title": "Old bridge reopens after repairs",
+     "body": "The river bridge on Mill Road reopens Monday after eight months of repairs to its steel deck."},
+    {"id": "library", "title": "Library adds evening hours",
+     "body": "The central library will stay open until nine on weekdays and lend laptops to students."},
+]
+TINY_COMMENTS = [
+    ("bridge", "Great news, the detour added twenty minutes to my drive.", 0, 0, 0),
+    ("bridge", "Eight months for a bridge deck seems slow but glad it is done.", 0, 0, 0),
+    ("bridge", "Will the bridge have a proper cycle lane now?", 0, 0, 0),
+    ("bridge", "The engineers who fixed the steel deck did careful work.", 0, 0, 0),
+    ("bridge", "You are an idiot if you think that bridge is safe.", 1, 1, 0),
+    ("bridge", "Only a moron would drive over that rusty deck, moron.", 1, 1, 0),
+    ("bridge", "Buy cheap sunglasses at my online shop, discount code inside!", 0, 0, 1),
+    ("bridge", "Does anyone know a good dentist downtown?", 0, 0, 1),
+    ("library", "Evening hours will help students who work after school.", 0, 0, 0),
+    ("library", "Lending laptops is a smart use of the library budget.", 0, 0, 0),
+    ("library", "The library staff are always kind to my kids.", 0, 0, 0),
+    ("library", "Whoever runs the library is a pathetic idiot.", 1, 1, 0),
+    ("library", "Shut up, you clueless idiot, nobody asked you.", 1, 1, 0),
+    ("library", "Stupid idea from stupid people, what a joke.", 1, 1, 0),
+    ("library", "My cat knocked over the christmas tree again lol.", 0, 0, 1),
+    ("library", "Best crypto signals, join my channel for free profits!", 0, 0, 1),
+    ("library", "What time does the football match start tonight?", 0, 0, 1),
+    ("bridge", "I lost money on the football pools again this week.", 0, 0, 1),
+]
+
+
+def write_tiny_corpus(directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    comments = directory / "comments.jsonl"
+    articles = directory / "articles.jsonl"
+    with comments.open("w", encoding="utf-8") as handle:
+        for i, (article, text, toxic, insult, off_topic) in enumerate(TINY_COMMENTS):
+            handle.write(json.dumps({"id": f"t{i}", "article_id": article, "text": text, "toxic": toxic,
+                                     "insult": insult, "off_topic": off_topic}) + "\n")
+    articles.write_text("".join(json.dumps(a) + "\n" for a in TINY_ARTICLES), encoding="utf-8")
+    return comments, articles
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> tuple[Path, Path]:
+    return write_tiny_corpus(tmp_path_factory.mktemp("tiny-corpus"))
+
+
+def _train_tiny(models_dir: Path, comments: Path, articles: Path) -> Registry:
+    registry = Registry(models_dir)
+    data = load_data([("native", str(comments))], [str(articles)])
+    _, metadata = train(data, registry, n_topics=8, swap_fraction=0.5, min_positives=2,
+                        split=(0.0, 0.0), log=lambda message: None)
+    registry.promote(metadata["version"])
+    return registry
+
+
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory, tiny_corpus) -> Registry:
+    """A registry whose current model was trained on the tiny corpus (labels toxic, insult, off_topic)."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny-models"), *tiny_corpus)
+
+
+@pytest.fixture(scope="session")
+def default_registry(tmp_path_factory) -> Registry:
+    """A registry whose current model is the default model, trained on the bundled corpus in data/."""
+    registry = Registry(tmp_path_factory.mktemp("default-models"))
+    _, metadata = train(load_data(default_data(), default_articles()), registry, log=lambda message: None)
+    registry.promote(metadata["version"])
+    return registry

@@ -1,0 +1,90 @@
+import json
+import shutil
+
+import pytest
+
+from moderation.artifact import CURRENT_FILE, METADATA_FILE, MODEL_FILE, ArtifactError, Registry, load
+from moderation.features import Comment
+from moderation.scoring import Scorer
+
+
+def test_round_trip_train_save_load_score(tiny_registry):
+    artifact = tiny_registry.load_current()
+    assert artifact.labels == ["toxic", "insult", "off_topic"]
+    meta = artifact.metadata
+    for key in ("version", "created", "labels", "thresholds", "metrics", "training", "library_versions",
+                "artifact_sha256"):
+        assert key in meta
+    assert set(meta["library_versions"]) >= {"python", "scikit-learn", "joblib", "nltk"}
+    assert meta["training"]["sources"][0]["sha256"]["comments.jsonl"]
+    scores = Scorer(artifact).predict([Comment("You are a pathetic idiot"), Comment("Glad the bridge reopens")])
+    assert scores.shape == (2, 3)
+    assert scores[0, 0] > scores[1, 0]
+
+
+def _copy_version(registry, tmp_path):
+    version = registry.current()
+    target = Registry(tmp_path / "models")
+    shutil.copytree(registry.path(version), target.path(version))
+    return target, version
+
+
+def test_tampered_model_is_refused(tiny_registry, tmp_path):
+    registry, version = _copy_version(tiny_registry, tmp_path)
+    with open(registry.path(version) / MODEL_FILE, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ArtifactError, match="does not match"):
+        load(registry.path(version))
+    with pytest.raises(ArtifactError, match="does not match"):
+        registry.promote(version)
+    assert registry.current() is None
+
+
+def test_other_scikit_learn_version_is_refused_with_a_clear_error(tiny_registry, tmp_path):
+    registry, version = _copy_version(tiny_registry, tmp_path)
+    meta_path = registry.path(version) / METADATA_FILE
+    meta = json.loads(meta_path.read_text())
+    meta["library_versions"]["scikit-learn"] = "0.24.2"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="scikit-learn 0.24.2"):
+        load(registry.path(version))
+
+
+def test_missing_and_corrupt_metadata(tmp_path):
+    (tmp_path / "v1").mkdir()
+    with pytest.raises(ArtifactError, match="no metadata"):
+        load(tmp_path / "v1")
+    (tmp_path / "v1" / METADATA_FILE).write_text("{not json")
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        load(tmp_path / "v1")
+
+
+def test_promote_and_rollback_switch_current(tiny_registry, tmp_path):
+    registry, first = _copy_version(tiny_registry, tmp_path)
+    artifact = load(registry.path(first))
+    second = registry.save(artifact.pipeline, {k: v for k, v in artifact.metadata.items() if k != "version"}).name
+    assert second != first
+    registry.promote(first)
+    registry.promote(second)
+    assert registry.current() == second
+    assert registry.rollback()["version"] == first
+    assert registry.current() == first
+    assert (registry.root / CURRENT_FILE).read_text().strip() == first
+    assert [v["version"] for v in registry.versions()] == sorted([first, second])
+
+
+def test_save_never_overwrites_a_version(tiny_registry, tmp_path):
+    registry, version = _copy_version(tiny_registry, tmp_path)
+    artifact = load(registry.path(version))
+    with pytest.raises(ArtifactError, match="already exists"):
+        registry.save(artifact.pipeline, artifact.metadata)
+
+
+def test_rollback_without_history_and_no_current(tmp_path):
+    registry = Registry(tmp_path)
+    with pytest.raises(ArtifactError, match="no current model"):
+        registry.load_current()
+    with pytest.raises(ArtifactError, match="roll back"):
+        registry.rollback()
+    with pytest.raises(ArtifactError, match="invalid model version"):
+        registry.path("../etc")

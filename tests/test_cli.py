@@ -1,0 +1,132 @@
+"""The CLI contract: output shape, errors as one line naming the file or line, non-zero exit, no traceback."""
+import json
+
+import pytest
+
+from moderation.cli import main
+
+LABELS = {"toxic", "insult", "off_topic"}
+
+
+@pytest.fixture
+def run(capsys):
+    def invoke(*argv, expect=0, stdin=None, monkeypatch=None):
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        assert exit_info.value.code == expect, err
+        assert "Traceback" not in err
+        return out, err
+    return invoke
+
+
+def _write(path, lines):
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_score_writes_one_json_object_per_comment(run, tiny_registry, tmp_path):
+    comments = _write(tmp_path / "in.jsonl", [
+        json.dumps({"id": "a", "text": "You pathetic idiot, shut up."}),
+        json.dumps({"id": 7, "text": "Glad the bridge deck is repaired at last."}),
+    ])
+    out, _ = run("score", "--model", str(tiny_registry.root), str(comments))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a", 7]
+    for row in rows:
+        assert set(row) >= {"id", "scores", "flags", "decision", "model_version"}
+        assert set(row["scores"]) == LABELS
+        assert row["decision"] in ("approve", "review", "reject")
+        assert row["model_version"] == tiny_registry.current()
+    assert rows[0]["scores"]["toxic"] > rows[1]["scores"]["toxic"]
+
+
+def test_score_with_an_article_file_scores_off_topic_against_it(run, tiny_registry, tmp_path):
+    article = tmp_path / "article.txt"
+    article.write_text("Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday.\n")
+    comments = _write(tmp_path / "in.jsonl", [
+        json.dumps({"id": 1, "text": "The bridge deck repairs on Mill Road took long."}),
+        json.dumps({"id": 2, "text": "Best crypto signals, join my channel for free profits!"}),
+    ])
+    out, _ = run("score", "--model", str(tiny_registry.root), "--article", str(article), str(comments))
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert second["scores"]["off_topic"] > first["scores"]["off_topic"]
+
+
+def test_score_reads_stdin_and_explains(run, tiny_registry, tmp_path, monkeypatch):
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"id": 1, "text": "You clueless idiot."}) + "\n"))
+    out, _ = run("score", "--model", str(tiny_registry.root), "--explain")
+    row = json.loads(out)
+    assert all({"label", "begin", "end", "score"} <= set(s) for s in row["spans"])
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "in.jsonl:2: invalid JSON"),
+    (json.dumps({"id": 3, "text": "   "}), "in.jsonl:2: 'text' must be a non-empty string"),
+    (json.dumps({"id": 3}), "in.jsonl:2: 'text' must be a non-empty string"),
+    (json.dumps([1, 2]), "in.jsonl:2: expected a JSON object"),
+])
+def test_bad_line_stops_with_one_line_naming_it(run, tiny_registry, tmp_path, line, message):
+    path = _write(tmp_path / "in.jsonl", [json.dumps({"id": 1, "text": "fine"}), line])
+    out, err = run("score", "--model", str(tiny_registry.root), str(path), expect=2)
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_skip_invalid_reports_and_keeps_going(run, tiny_registry, tmp_path):
+    path = _write(tmp_path / "in.jsonl", ["{bad", json.dumps({"id": 2, "text": "the bridge is fine"})])
+    out, err = run("score", "--model", str(tiny_registry.root), "--skip-invalid", str(path))
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [2]
+    assert "in.jsonl:1" in err
+
+
+def test_non_utf8_input_is_an_error(run, tiny_registry, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"id": 1, "text": "caf\xe9"}\n')
+    _, err = run("score", "--model", str(tiny_registry.root), str(path), expect=2)
+    assert "not valid UTF-8" in err
+
+
+def test_missing_files_and_models(run, tiny_registry, tmp_path):
+    _, err = run("score", "--model", str(tiny_registry.root), str(tmp_path / "nope.jsonl"), expect=2)
+    assert "nope.jsonl" in err
+    _, err = run("score", "--model", str(tmp_path / "no-model"), str(tmp_path / "x"), expect=2)
+    assert "no-model" in err
+    _, err = run("train", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "m"), expect=2)
+    assert "missing.csv" in err
+
+
+def test_unknown_format_is_refused(run, tmp_path):
+    _, err = run("train", "--data", "x.csv", "--format", "reddit", expect=2)
+    assert "reddit" in err
+
+
+def test_train_prints_version_and_metrics_then_models_commands(run, tiny_corpus, tmp_path):
+    models = tmp_path / "models"
+    comments, articles = tiny_corpus
+    data = tmp_path / "more.jsonl"
+    lines = comments.read_text().splitlines() * 3
+    data.write_text("".join(json.dumps({**json.loads(l), "id": f"{i}", "article_id": f"art{i % 9}"}) + "\n"
+                            for i, l in enumerate(lines)))
+    out, _ = run("train", "--data", str(data), "--out", str(models))
+    assert "model version:" in out and "ROC-AUC" in out and "promoted" in out
+    first = out.split("model version: ")[1].split()[0]
+    out, _ = run("train", "--data", str(data), "--out", str(models), "--seed", "1")
+    second = out.split("model version: ")[1].split()[0]
+    out, _ = run("models", "list", "--models", str(models))
+    assert f"* {second}" in out and first in out
+    out, _ = run("models", "rollback", "--models", str(models))
+    assert first in out
+    out, _ = run("models", "promote", second, "--models", str(models))
+    assert second in out
+    _, err = run("models", "promote", "nope", "--models", str(models), expect=2)
+    assert "nope" in err
+
+
+def test_import_converts_a_corpus_to_the_schema(run, tmp_path):
+    source = tmp_path / "train.csv"
+    source.write_text("id,comment_text,toxic,severe_toxic,obscene,threat,insult,identity_hate\n"
+                      "x1,what a lovely park,0,0,0,0,0,0\nx2,you utter fool,1,0,0,0,1,0\n")
+    out, _ = run("import", "--format", "jigsaw", str(source))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows[1]["insult"] == 1 and rows[1]["off_topic"] is None and rows[0]["text"] == "what a lovely park"

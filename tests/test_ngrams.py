@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import CountVectorizer
+
+from moderation.ngrams import HashedNgramTfidf, char_ngrams, word_ngrams
+
+TEXTS = ["you are an idiot", "the bridge opens monday", "an idiot idea", "", "x", "héllo wörld 😀 ok"]
+
+
+def _padded_char_analyzer(n_range):
+    def analyze(text):
+        padded = f" {text} "
+        return [padded[i:i + n] for n in range(n_range[0], n_range[1] + 1) for i in range(len(padded) - n + 1)]
+    return analyze
+
+
+def test_char_ngrams_match_a_plain_python_count():
+    docs, hashes = char_ngrams(TEXTS, (2, 4))
+    reference = CountVectorizer(analyzer=_padded_char_analyzer((2, 4))).fit(TEXTS)
+    counts = reference.transform(TEXTS)
+    assert np.bincount(docs, minlength=len(TEXTS)).tolist() == counts.sum(axis=1).A1.tolist()
+    assert len(np.unique(hashes)) == len(reference.vocabulary_)
+
+
+def test_word_ngrams_match_a_plain_python_count():
+    docs, hashes = word_ngrams(TEXTS, (1, 2))
+    reference = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), lowercase=False).fit(TEXTS)
+    assert np.bincount(docs, minlength=len(TEXTS)).tolist() == reference.transform(TEXTS).sum(axis=1).A1.tolist()
+    assert len(np.unique(hashes)) == len(reference.vocabulary_)
+
+
+def test_hashes_do_not_depend_on_position_in_the_batch():
+    _, alone = char_ngrams(["idiot"], (3, 3))
+    _, inside = char_ngrams(["a long comment first", "idiot"], (3, 3))
+    assert set(alone) <= set(inside)
+
+
+@pytest.mark.parametrize("kind", ["char", "word"])
+def test_tfidf_rows_are_unit_length_and_unknown_text_is_zero(kind):
+    vectoriser = HashedNgramTfidf(kind, (1, 3) if kind == "word" else (2, 4), min_df=1).fit(TEXTS[:3])
+    matrix = vectoriser.transform(TEXTS[:3] + ["qqq zzz"])
+    norms = np.sqrt(matrix.multiply(matrix).sum(axis=1)).A1
+    assert np.allclose(norms[:3], 1.0, atol=1e-5)
+    assert norms[3] == pytest.approx(0.0)
+
+
+def test_vocabulary_keeps_the_most_frequent_ngrams():
+    vectoriser = HashedNgramTfidf("word", (1, 1), max_features=2, min_df=1).fit(["a a b", "a b", "a c", "d"])
+    assert vectoriser.n_features_out_ == 2
+    matrix = vectoriser.counts(["a b c d"])
+    assert matrix.sum() == 2  # only "a" and "b" are in the vocabulary
+
+
+def test_invalid_kind_is_refused():
+    with pytest.raises(ValueError, match="kind"):
+        HashedNgramTfidf("bytes").fit(["a"])

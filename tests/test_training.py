@@ -1,0 +1,103 @@
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from moderation.classifier import LabelSkippedWarning, MultiLabelLogistic
+from moderation.features import Comment
+from training import thresholds
+from training.schema import DataError, read_comments
+from training.train import build_comments, load_data, split_by_article, train
+
+
+def test_split_by_article_never_shares_an_article(tmp_path):
+    frame = load_data([("native", "data/comments.jsonl")]).frame
+    train_rows, val_rows, test_rows = split_by_article(frame, seed=3)
+    sides = [set(frame["article_id"].iloc[rows]) for rows in (train_rows, val_rows, test_rows)]
+    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+    assert len(train_rows) + len(val_rows) + len(test_rows) == len(frame)
+
+
+def test_build_comments_attaches_article_parent_and_thread(tiny_corpus):
+    data = load_data([("native", str(tiny_corpus[0]))], [str(tiny_corpus[1])])
+    comments = build_comments(data.frame, data.articles)
+    first = comments[0]
+    assert first.article.startswith("Old bridge reopens")
+    assert first.text not in first.thread and len(first.thread) == 8  # the other bridge comments
+
+
+def test_labels_with_too_few_positives_are_skipped_with_a_warning():
+    X = np.eye(12)
+    y = np.column_stack([np.r_[np.ones(6), np.zeros(6)], np.r_[1, np.zeros(11)]])
+    with pytest.warns(LabelSkippedWarning, match="'rare' skipped"):
+        model = MultiLabelLogistic(labels=("common", "rare")).fit(X, y)
+    assert model.labels_ == ["common"]
+    assert model.predict_proba(X).shape == (12, 1)
+
+
+def test_soft_labels_and_unknowns():
+    X = np.array([[1.0, 0], [1, 0], [0, 1], [0, 1]] * 5)
+    y = np.array([[0.9], [np.nan], [0.1], [np.nan]] * 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = MultiLabelLogistic(labels=("toxic",), min_positives=1).fit(X, y)
+    p = model.predict_proba(np.array([[1.0, 0], [0, 1]]))[:, 0]
+    assert p[0] > 0.6 and p[1] < 0.4
+
+
+def test_thresholds_reach_their_targets():
+    rng = np.random.default_rng(0)
+    truth = np.r_[np.ones(100), np.zeros(400)]
+    scores = np.clip(truth * 0.5 + rng.normal(0.25, 0.15, 500), 0, 1)
+    chosen = thresholds.choose(truth, scores, "toxic")
+    recall = ((scores >= chosen["review"]) & (truth == 1)).sum() / 100
+    precision = ((scores >= chosen["reject"]) & (truth == 1)).sum() / (scores >= chosen["reject"]).sum()
+    assert recall >= thresholds.REVIEW_RECALL and precision >= thresholds.REJECT_PRECISION
+    assert chosen["review"] <= chosen["flag"] <= chosen["reject"]
+    assert thresholds.choose(truth, scores, "off_topic")["reject"] is None
+
+
+def test_training_metadata_records_data_and_held_out_metrics(default_registry):
+    meta = default_registry.load_current().metadata
+    assert meta["training"]["rows"] == 1805
+    assert meta["training"]["test_rows"] > 150 and meta["training"]["thresholds_chosen_on"] == "validation"
+    assert set(meta["labels"]) == {"toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack",
+                                   "off_topic"}
+    assert meta["metrics"]["toxic"]["roc_auc"] > 0.85
+    assert meta["metrics"]["off_topic"]["roc_auc"] > 0.8
+
+
+def test_default_model_ranks_abuse_and_off_topic_above_civil_on_topic(default_registry):
+    from moderation.scoring import Scorer
+
+    scorer = Scorer(default_registry.load_current())
+    article = ("Council approves protected bike lanes downtown\nThe council voted to build protected bike lanes "
+               "on Harbour Street, removing 300 parking spaces; a new garage opens on Dock Road.")
+    civil = ["Protected lanes will make my ride to work safer, good decision by the council.",
+             "I worry the shops on Harbour Street lose customers when 300 parking spaces go."]
+    abusive = ["The councillors who voted for this are brainless idiots.",
+               "Shut up you pathetic moron, nobody cares about your bike."]
+    elsewhere = ["Anyone know a good vet for an old cat? Ours is limping.",
+                 "Cheap designer handbags, free shipping, visit my page now!!!"]
+    scores = scorer.predict([Comment(t, article) for t in civil + abusive + elsewhere])
+    toxic, off_topic = scorer.labels.index("toxic"), scorer.labels.index("off_topic")
+    assert scores[2:4, toxic].min() > scores[:2, toxic].max()
+    assert scores[4:, off_topic].min() > scores[:2, off_topic].max()
+
+
+def test_read_comments_errors_name_the_file_and_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"text": "fine", "toxic": 1}) + "\n{oops\n")
+    with pytest.raises(DataError, match=r"c.jsonl:2: invalid JSON"):
+        read_comments(path)
+    path.write_text(json.dumps({"text": "fine", "toxic": 2}) + "\n")
+    with pytest.raises(DataError, match=r"c.jsonl:1: label 'toxic'"):
+        read_comments(path)
+    path.write_text(json.dumps({"text": "  "}) + "\n")
+    with pytest.raises(DataError, match=r"c.jsonl:1: empty"):
+        read_comments(path)
+    blank = tmp_path / "b.csv"
+    blank.write_text("text,toxic,insult\nhello,1,\n")
+    frame = read_comments(blank)
+    assert frame["toxic"].iloc[0] == 1 and np.isnan(frame["insult"].iloc[0])
