@@ -225,6 +225,84 @@ def rollback(models_dir):
     click.echo(f"current model: {meta['version']}")
 
 
+def open_store():
+    from .store import Store
+
+    store = Store(settings.database_url())
+    store.upgrade()
+    return store
+
+
+@cli.group()
+def keys():
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+@click.option("--scopes", default="score", show_default=True, help="Comma-separated: score, review, admin.")
+def keys_create(name, scopes):
+    """Create a key and print it once (only its hash is stored)."""
+    from . import keys as api_keys
+
+    try:
+        secret, info = api_keys.create(open_store(), name, [s.strip() for s in scopes.split(",") if s.strip()])
+    except api_keys.KeyError_ as error:
+        raise InputError(str(error)) from None
+    click.echo(secret)
+    click.echo(f"key {info.id} ({info.name}, scopes {','.join(info.scopes)}): store it now, it is not shown again",
+               err=True)
+
+
+@keys.command("list")
+def keys_list():
+    """List keys (never their secrets)."""
+    from . import keys as api_keys
+
+    for info in api_keys.list_keys(open_store()):
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        click.echo(f"{info.id:>4}  mk_{info.prefix}_…  {info.name:<24} {','.join(info.scopes):<20} "
+                   f"created {info.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key):
+    """Revoke a key by its id or prefix; requests with it are refused within seconds."""
+    from . import keys as api_keys
+
+    try:
+        info = api_keys.revoke(open_store(), key.removeprefix("mk_").split("_")[0])
+    except api_keys.KeyError_ as error:
+        raise InputError(str(error)) from None
+    click.echo(f"revoked key {info.id} ({info.name})")
+
+
+@cli.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Apply pending schema migrations to $MODERATION_DATABASE_URL (or the embedded SQLite file)."""
+    store = open_store()
+    click.echo(f"database schema is up to date ({store.engine.url.render_as_string(hide_password=True)})")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host, port):
+    """Run the service with Flask's development server (use gunicorn in production; see the README)."""
+    from .app import create_app
+
+    app = create_app()
+    click.echo(f"serving model {app.extensions['moderation.model'].scorer.version if app.extensions['moderation.model'].scorer else '(none)'} "
+               f"on http://{host}:{port}", err=True)
+    app.run(host=host, port=port, threaded=True)
+
+
 def _load_plugins() -> None:
     for entry in entry_points(group="moderation.cli"):
         if entry.name not in cli.commands:

@@ -13,3 +13,8 @@ def home() -> Path:
 def models_dir() -> Path:
     """``$MODERATION_MODELS_DIR``, or ``models`` under :func:`home`."""
     return Path(os.environ.get("MODERATION_MODELS_DIR") or home() / "models")
+
+
+def database_url() -> str:
+    """``$MODERATION_DATABASE_URL``, or a SQLite file under :func:`home` (the embedded default)."""
+    return os.environ.get("MODERATION_DATABASE_URL") or f"sqlite:///{home() / 'moderation.db'}"

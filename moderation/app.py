@@ -1,0 +1,73 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import json
+import os
+
+from flask import Flask
+
+from . import errors, settings
+from .artifact import Registry
+from .keys import KeyVerifier
+from .serving import ModelHolder
+from .store import Store
+
+DEFAULTS = {
+    "DATABASE_URL": None,  # default: SQLite file in $MODERATION_HOME
+    "MODELS_DIR": None,  # default: $MODERATION_HOME/models
+    "AUTO_MIGRATE": True,  # apply migrations at start (the embedded default needs no set-up)
+    "MAX_BATCH": 100,
+    "MAX_TEXT_CHARS": 20_000,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "THREAD_MEMORY": 50,
+    "MODEL_POLL_SECONDS": 2.0,
+    "POLICY": None,  # deployment-wide threshold overrides: {"toxic": {"review": 0.2}}
+    "LANGUAGE_DETECTION": True,
+    "CORAL_SIGNING_SECRETS": [],  # Coral external-moderation signing secrets (empsec_...)
+    "JSON_LOGS": True,
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the service: configuration from defaults, ``MODERATION_*`` environment, instance file, ``config``.
+
+    Parameters
+    ----------
+    config : dict, optional
+        Overrides applied last (tests pass a database URL and a models directory here).
+    """
+    app = Flask(__name__, instance_path=str(settings.home()), instance_relative_config=True)
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("MODERATION")
+    app.config.from_pyfile("config.py", silent=True)
+    if os.environ.get("MODERATION_CONFIG"):
+        app.config.from_pyfile(os.environ["MODERATION_CONFIG"])
+    app.config.update(config or {})
+    if isinstance(app.config["POLICY"], str):
+        app.config["POLICY"] = json.loads(app.config["POLICY"])
+    if isinstance(app.config["CORAL_SIGNING_SECRETS"], str):
+        app.config["CORAL_SIGNING_SECRETS"] = [s for s in app.config["CORAL_SIGNING_SECRETS"].split(",") if s]
+
+    app.json.sort_keys = False
+    errors.init_app(app)
+    store = Store(app.config["DATABASE_URL"] or settings.database_url())
+    if app.config["AUTO_MIGRATE"]:
+        store.upgrade()
+    app.extensions["moderation.store"] = store
+    app.extensions["moderation.keys"] = KeyVerifier(store)
+    holder = ModelHolder(Registry(app.config["MODELS_DIR"] or settings.models_dir()),
+                         poll_seconds=float(app.config["MODEL_POLL_SECONDS"]),
+                         policy_overrides=app.config["POLICY"])
+    holder.load()
+    holder.start()
+    app.extensions["moderation.model"] = holder
+    if app.config["LANGUAGE_DETECTION"]:
+        from .language import LanguageIdentifier
+
+        languages = holder.scorer.artifact.metadata.get("languages", ["en"]) if holder.scorer else ["en"]
+        app.extensions["moderation.language"] = LanguageIdentifier(languages)
+
+    from .api import register_blueprints
+
+    register_blueprints(app)
+    return app

@@ -1,0 +1,80 @@
+"""Engine, sessions and migrations of the store."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached; callers answer 503 rather than pretend."""
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """A database URL, its engine and a session factory."""
+
+    def __init__(self, url: str):
+        self.url = url
+        options = {"pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            if ":///" in url and not url.endswith(":memory:"):
+                Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            options.update(pool_size=5, max_overflow=10, pool_timeout=5,
+                           connect_args={"connect_timeout": 3} if url.startswith("postgresql") else {})
+        self.engine = create_engine(url, **options)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Session:
+        """A session committed on success and rolled back on error; connection failures become StoreUnavailable."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except OperationalError as error:
+            session.rollback()
+            raise StoreUnavailable(str(error.orig).splitlines()[0] if error.orig else str(error)) from error
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except OperationalError:
+            return False
+
+    def upgrade(self) -> None:
+        """Apply every pending migration."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
