@@ -79,3 +79,50 @@ def default_registry(tmp_path_factory) -> Registry:
     _, metadata = train(load_data(default_data(), default_articles()), registry, log=lambda message: None)
     registry.promote(metadata["version"])
     return registry
+
+
+@pytest.fixture
+def app_factory(tmp_path, tiny_registry):
+    """Build apps on a fresh SQLite file and the tiny model; extra config overrides the defaults."""
+    from moderation.app import create_app
+
+    made = []
+
+    def make(**config):
+        settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}", "MODELS_DIR": str(tiny_registry.root),
+                    "MODEL_POLL_SECONDS": 0, "TESTING": True, **config}
+        application = create_app(settings)
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.extensions["moderation.model"].stop()
+        application.extensions["moderation.store"].dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_key(app):
+    """Create an API key with the given scopes in the app's store; returns the secret."""
+    from moderation import keys
+
+    def make(*scopes, name="test"):
+        secret, _ = keys.create(app.extensions["moderation.store"], name, scopes or ("score",))
+        return secret
+    return make
+
+
+@pytest.fixture
+def auth(make_key):
+    """Headers carrying a key with every scope."""
+    return {"Authorization": f"Bearer {make_key('score', 'review', 'admin')}"}

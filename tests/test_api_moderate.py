@@ -1,0 +1,177 @@
+"""POST /v1/moderate and the article endpoints: success paths, limits and every kind of bad input."""
+import json
+
+import pytest
+
+PROBLEM = "application/problem+json"
+
+
+def post(client, auth, body, **kwargs):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    headers = {"Content-Type": "application/json", **auth, **kwargs.pop("headers", {})}
+    return client.post("/v1/moderate", data=data, headers=headers, **kwargs)
+
+
+def test_batch_gets_scores_flags_decision_reasons_and_spans(client, auth, app):
+    response = post(client, auth, {"comments": [
+        {"id": "c1", "text": "Whoever runs the library is a pathetic idiot, shut up."},
+        {"id": 2, "text": "Evening hours will help students who work after school."},
+    ]})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["model_version"] == app.extensions["moderation.model"].scorer.version
+    first, second = body["results"]
+    assert [first["id"], second["id"]] == ["c1", 2]
+    assert set(first["scores"]) == {"toxic", "insult", "off_topic"}
+    assert first["scores"]["toxic"] > second["scores"]["toxic"]
+    assert first["decision"] in ("review", "reject") and "toxic" in first["flags"]
+    assert {r["label"] for r in first["reasons"]} & {"toxic", "insult"}
+    assert all(set(r) >= {"label", "score", "threshold", "action"} for r in first["reasons"])
+    spans = [s for s in first["spans"] if s["label"] == "toxic"]
+    text = "Whoever runs the library is a pathetic idiot, shut up."
+    assert spans and all(text[s["begin"]:s["end"]] == s["text"] for s in spans)
+    assert any(s["text"] in ("pathetic", "idiot") for s in spans)
+
+
+def test_single_comment_form_and_explain_off(client, auth):
+    body = post(client, auth, {"comment": {"id": "x", "text": "You clueless idiot."}, "explain": False}).get_json()
+    assert len(body["results"]) == 1 and body["results"][0]["spans"] == []
+
+
+def test_article_and_thread_context_change_off_topic(client, auth):
+    article = {"title": "Old bridge reopens after repairs",
+               "body": "The river bridge on Mill Road reopens Monday after repairs to its steel deck."}
+    assert client.put("/v1/articles/bridge", json=article, headers=auth).status_code == 201
+    on = "The Mill Road bridge deck repairs took far too long."
+    off = "Best crypto signals, join my channel for free profits today!"
+    body = post(client, auth, {"comments": [{"id": "1", "text": on, "article_id": "bridge"},
+                                            {"id": "2", "text": off, "article_id": "bridge"}]}).get_json()
+    on_score, off_score = (r["scores"]["off_topic"] for r in body["results"])
+    assert off_score > on_score
+    # The service remembered both comments as the article's thread.
+    from moderation import threads
+    remembered = threads.recent(client.application.extensions["moderation.store"], "bridge", 10)
+    assert [c for c, _ in remembered] == ["1", "2"]
+
+
+def test_article_sent_inline_is_used_without_storing_it(client, auth):
+    body = post(client, auth, {"article": {"id": "inline", "title": "Library adds evening hours",
+                                           "body": "The central library stays open until nine."},
+                               "comment": {"id": "q", "text": "Great, evening library hours help me study."}})
+    assert body.status_code == 200
+    assert client.get("/v1/articles/inline", headers=auth).status_code == 404
+
+
+def test_article_policy_makes_decisions_stricter(client, auth):
+    client.put("/v1/articles/strict", headers=auth, json={
+        "title": "Library", "body": "Library hours.", "policy": {"toxic": {"review": 0.0}}})
+    body = post(client, auth, {"comment": {"id": "s", "text": "Lovely library staff.", "article_id": "strict"}})
+    result = body.get_json()["results"][0]
+    assert result["decision"] == "review"
+    assert any(r["label"] == "toxic" and r["threshold"] == 0.0 for r in result["reasons"])
+
+
+def test_deployment_policy_from_config(app_factory, make_key):
+    app = app_factory(POLICY={"off_topic": {"review": 1.0, "flag": 1.0}, "toxic": {"review": 1.0, "reject": 1.0,
+                                                                                  "flag": 1.0},
+                              "insult": {"review": 1.0, "reject": 1.0, "flag": 1.0}})
+    from moderation import keys
+    secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score"])
+    result = post(app.test_client(), {"Authorization": f"Bearer {secret}"},
+                  {"comment": {"id": 1, "text": "You pathetic idiot"}}).get_json()["results"][0]
+    assert result["decision"] == "approve" and result["flags"] == []
+
+
+def test_other_languages_are_held_not_scored(client, auth):
+    result = post(client, auth, {"comment": {"id": "de", "text": "Der Stadtrat hat heute die neuen Radwege "
+                                                                 "beschlossen, was ich sehr gut finde."}}).get_json()
+    result = result["results"][0]
+    assert result["decision"] == "review" and result["flags"] == ["unsupported_language"]
+    assert result["scores"] == {} and result["language"] == "de"
+
+
+@pytest.mark.parametrize("body, field, status", [
+    ({}, "comments", 422),
+    ({"comments": []}, "comments", 422),
+    ({"comments": [{"id": 1}]}, "comments.0.text", 422),
+    ({"comments": [{"text": "hi"}]}, "comments.0.id", 422),
+    ({"comments": [{"id": 1, "text": 5}]}, "comments.0.text", 422),
+    ({"comments": [{"id": 1, "text": "   "}]}, "comments.0.text", 422),
+    ({"comments": [{"id": 1, "text": "nul \u0000 byte"}]}, "comments.0.text", 422),
+    ({"comments": [{"id": 1, "text": "bell \u0007"}]}, "comments.0.text", 422),
+    ({"comments": [{"id": 1, "text": "lone \ud800 surrogate"}]}, "comments.0.text", 422),
+    ({"comments": [{"id": [1], "text": "x"}]}, "comments.0.id", 422),
+    ({"comments": {"id": 1, "text": "x"}}, "comments", 422),
+    ({"comments": [{"id": 1, "text": "a"}, {"id": 1, "text": "b"}]}, "comments.1.id", 422),
+    ({"comments": [{"id": 1, "text": "a"}], "comment": {"id": 2, "text": "b"}}, "comment", 422),
+    ([1, 2], "", 422),
+])
+def test_bad_bodies_get_problem_json_naming_the_field(client, auth, body, field, status):
+    response = post(client, auth, body)
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM
+    problem = response.get_json()
+    assert set(problem) >= {"type", "title", "status", "detail"}
+    assert problem["status"] == status and problem.get("field") == field
+
+
+def test_limits_on_batch_size_and_text_length(app_factory):
+    app = app_factory(MAX_BATCH=3, MAX_TEXT_CHARS=50)
+    from moderation import keys
+    secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score"])
+    auth = {"Authorization": f"Bearer {secret}"}
+    client = app.test_client()
+    many = post(client, auth, {"comments": [{"id": i, "text": "fine"} for i in range(4)]})
+    assert many.status_code == 422 and "limit is 3" in many.get_json()["detail"]
+    long = post(client, auth, {"comment": {"id": 1, "text": "x" * 51}})
+    assert long.status_code == 422 and long.get_json()["field"] == "comments.0.text"
+
+
+def test_invalid_json_non_utf8_wrong_type_and_huge_bodies(client, auth, app):
+    for data, status, title in [(b"{", 400, "Invalid JSON"), (b'{"comment": {"id": 1, "text": "caf\xe9"}}', 400,
+                                                              "Invalid encoding"),
+                                (b"[" * 100_000 + b"]" * 100_000, 400, None)]:
+        response = post(client, auth, data)
+        assert response.status_code in (status, 413) and response.mimetype == PROBLEM
+        if title:
+            assert response.get_json()["title"] == title
+    wrong_type = client.post("/v1/moderate", data="text=hi", headers={**auth, "Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415 and wrong_type.mimetype == PROBLEM
+    huge = post(client, auth, b'{"comment": {"id": 1, "text": "' + b"a" * (app.config["MAX_CONTENT_LENGTH"] + 10) + b'"}}')
+    assert huge.status_code == 413 and huge.mimetype == PROBLEM
+
+
+def test_huge_unicode_text_within_limits_is_scored(client, auth):
+    text = "👍🏽 " * 2000 + "Z̷̢a̵l̶g̸o̵ " * 300 + "\u202eevil override"
+    response = post(client, auth, {"comment": {"id": "u", "text": text}})
+    assert response.status_code == 200
+
+
+def test_unknown_routes_and_methods_are_problem_json(client, auth):
+    assert client.get("/v1/nothing", headers=auth).mimetype == PROBLEM
+    response = client.get("/v1/moderate", headers=auth)
+    assert response.status_code == 405 and response.mimetype == PROBLEM and "POST" in response.headers["Allow"]
+
+
+def test_put_article_validation(client, auth):
+    assert client.put("/v1/articles/a", headers=auth, json={"title": 3}).status_code == 422
+    assert client.put("/v1/articles/a", headers=auth, json={"id": "b", "title": "x"}).status_code == 422
+    bad_policy = client.put("/v1/articles/a", headers=auth, json={"title": "x", "policy": {"sarcasm": {"review": 1}}})
+    assert bad_policy.status_code == 422 and bad_policy.get_json()["field"] == "policy"
+    assert client.put("/v1/articles/a", headers=auth, json={"title": "T", "body": "B", "url": "https://x"}).status_code == 201
+    replaced = client.put("/v1/articles/a", headers=auth, json={"title": "T2"})
+    assert replaced.status_code == 200
+    article = client.get("/v1/articles/a", headers=auth).get_json()
+    assert (article["title"], article["body"], article["url"]) == ("T2", "", None)
+
+
+def test_health_endpoints_need_no_key(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["database"] is True
+
+
+def test_readyz_fails_without_a_model(app_factory, tmp_path):
+    app = app_factory(MODELS_DIR=str(tmp_path / "empty"))
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["model_version"] is None
