@@ -25,6 +25,11 @@ DEFAULTS = {
     "LANGUAGE_DETECTION": True,
     "CORAL_SIGNING_SECRETS": [],  # Coral external-moderation signing secrets (empsec_...)
     "JSON_LOGS": True,
+    "STORE_COMMENTS": "held",  # keep comments for the review queue: held (review + reject), all, none
+    "WEBHOOK_URL": None,  # the comment system's endpoint for moderators' decisions
+    "WEBHOOK_SECRET": None,  # HMAC-SHA256 key for the webhook signature
+    "WEBHOOK_TIMEOUT": 5.0,
+    "WEBHOOK_POLL_SECONDS": 1.0,
 }
 
 
@@ -66,6 +71,15 @@ def create_app(config: dict | None = None) -> Flask:
 
         languages = holder.scorer.artifact.metadata.get("languages", ["en"]) if holder.scorer else ["en"]
         app.extensions["moderation.language"] = LanguageIdentifier(languages)
+
+    if app.config["WEBHOOK_URL"]:
+        from .review.webhooks import Dispatcher
+
+        dispatcher = Dispatcher(store, app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"],
+                                float(app.config["WEBHOOK_TIMEOUT"]), float(app.config["WEBHOOK_POLL_SECONDS"]))
+        if float(app.config["WEBHOOK_POLL_SECONDS"]) > 0:
+            dispatcher.start()
+        app.extensions["moderation.webhooks"] = dispatcher
 
     from .api import register_blueprints
 

@@ -290,6 +290,33 @@ def db_upgrade():
     click.echo(f"database schema is up to date ({store.engine.url.render_as_string(hide_password=True)})")
 
 
+@cli.group()
+def review():
+    """The review queue from the command line."""
+
+
+@review.command("export")
+@click.option("--since", type=click.DateTime(), default=None, help="Only decisions from this date (UTC) on.")
+@click.option("--out", "out", type=click.File("w", encoding="utf-8"), default="-", help="JSONL file (default stdout).")
+@click.option("--articles", "articles_out", type=click.File("w", encoding="utf-8"), default=None,
+              help="Also write the stored articles (id, title, body) here.")
+@click.option("--no-feedback", is_flag=True, help="Leave out scores suggested through comments:suggestscore.")
+def review_export(since, out, articles_out, no_feedback):
+    """Write moderators' decisions (and suggested scores) as training data in the project's schema."""
+    from datetime import timezone
+
+    from .review.export import article_rows, training_rows
+
+    store = open_store()
+    rows = training_rows(store, since.replace(tzinfo=timezone.utc) if since else None, not no_feedback)
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if articles_out:
+        for row in article_rows(store):
+            articles_out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    click.echo(f"{len(rows)} labelled comments exported", err=True)
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

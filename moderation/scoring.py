@@ -23,6 +23,10 @@ class Result:
     decision: Decision
     spans: list[dict] = field(default_factory=list)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Result":
+        return cls(data["scores"], Decision(data["decision"], data["flags"], data["reasons"]), data["spans"])
+
     def as_dict(self) -> dict:
         return {"scores": self.scores, "flags": self.decision.flags, "decision": self.decision.decision,
                 "reasons": self.decision.reasons, "spans": self.spans}

@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from .articles import article_text
 from .errors import Unavailable
 from .features import MAX_THREAD, Comment
-from .policy import Policy, unsupported_language
+from .policy import APPROVE, unsupported_language
+from .review import queue
 from .scoring import Result, Scorer
 from .serving import ModelHolder
 from .store import Store, StoreUnavailable
 from . import threads
 
 log = logging.getLogger(__name__)
+NONE, HELD, ALL = "none", "held", "all"
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Incoming:
     parent_id: str | None = None
     article: str | None = None  # article text sent with the request
     article_policy: dict | None = None
+    author_id: str | None = None
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Outcome:
     result: Result
     language: str | None = None
     context: dict = field(default_factory=dict)
+    stored: bool = False  # answered from the store: the same comment id was moderated before
+    model_version: str | None = None
 
 
 class Moderation:
@@ -55,13 +60,24 @@ class Moderation:
         return scorer
 
     def moderate(self, incoming: list[Incoming], explain: bool = True, remember: bool = True,
-                 scorer: Scorer | None = None) -> tuple[str, list[Outcome]]:
-        """Score and decide every comment; returns the model version used and one outcome per comment."""
+                 store: str = NONE, scorer: Scorer | None = None) -> tuple[str, list[Outcome]]:
+        """Score and decide every comment; returns the model version used and one outcome per comment.
+
+        ``store`` says which comments to keep for review: ``"held"`` (review and reject), ``"all"`` or
+        ``"none"``. A comment stored earlier under the same id is answered from the store, never duplicated;
+        when a comment must be stored and the store is down, nothing is acknowledged (503).
+        """
         scorer = scorer or self.scorer()
+        stored = self._already_stored(incoming) if store != NONE else {}
         contexts = self._contexts(incoming)
         outcomes: list[Outcome | None] = [None] * len(incoming)
         to_score, comments, policies = [], [], []
         for i, (item, comment) in enumerate(zip(incoming, contexts)):
+            previous = stored.get(str(item.id))
+            if previous is not None:
+                outcomes[i] = Outcome(item.id, Result.from_dict(queue.stored_result(previous)), previous.language,
+                                      stored=True, model_version=previous.model_version)
+                continue
             language = self.language.unsupported(item.text) if self.language else None
             if language:
                 outcomes[i] = Outcome(item.id, Result({}, unsupported_language(language)), language)
@@ -73,9 +89,30 @@ class Moderation:
             c = contexts[i]
             outcomes[i] = Outcome(incoming[i].id, result, context={
                 "article": c.article is not None, "thread": len(c.thread), "parent": c.parent is not None})
+        fresh = [(item, outcome) for item, outcome in zip(incoming, outcomes) if not outcome.stored]
+        if store != NONE:
+            self._store([(i, o) for i, o in fresh if store == ALL or o.result.decision.decision != APPROVE],
+                        scorer.version)
         if remember:
-            self._remember(incoming)
+            self._remember([item for item, _ in fresh])
         return scorer.version, outcomes
+
+    def _already_stored(self, incoming: list[Incoming]) -> dict:
+        try:
+            return queue.existing(self.store, [str(item.id) for item in incoming])
+        except StoreUnavailable as error:
+            log.warning("store unavailable while checking for retried comments: %s", error)
+            return {}
+
+    def _store(self, pairs: list[tuple[Incoming, Outcome]], version: str) -> None:
+        items = [queue.ToStore(str(item.id), item.text, item.article_id, item.parent_id, item.author_id,
+                               outcome.result.as_dict(), outcome.language, version) for item, outcome in pairs]
+        try:
+            queue.save(self.store, items)
+        except StoreUnavailable as error:
+            log.error("store unavailable: %d comments that must be kept were not acknowledged: %s", len(items), error)
+            raise Unavailable("The review store is unreachable, so held comments cannot be kept; nothing was "
+                              "acknowledged. Retry shortly.", headers={"Retry-After": "5"}) from None
 
     def _contexts(self, incoming: list[Incoming]) -> list[Comment]:
         """Each comment's article text, parent text and earlier thread (earlier ones in the batch included)."""

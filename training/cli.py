@@ -50,14 +50,20 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--include-reviews", is_flag=True, help="Add moderators' decisions from the review store.")
 def train(data, formats, articles, out_dir, promote, seed, source_weights, include_reviews):
     """Train a new model version, evaluate it on held-out articles, and (by default) promote it."""
-    from .train import default_articles, default_data, load_data
+    from .train import default_articles, default_data, load_data, merge_reviews
     from .train import train as run_training
 
-    if include_reviews:
-        raise DataError("--include-reviews needs the review store, which this installation does not have yet")
     pairs = _pair_formats(tuple(data), tuple(formats)) if data else default_data()
     article_paths = list(articles) if (articles or data) else default_articles()
     training_data = load_data(pairs, article_paths)
+    if include_reviews:
+        from moderation.cli import open_store
+        from moderation.review.export import article_rows, training_rows
+
+        store = open_store()
+        rows = training_rows(store)
+        training_data = merge_reviews(training_data, rows, article_rows(store))
+        click.echo(f"added {len(rows)} reviewed comments from the review store", err=True)
     registry = Registry(out_dir or settings.models_dir())
     _, metadata = run_training(training_data, registry, seed=seed, source_weights=_parse_weights(source_weights),
                                log=lambda message: click.echo(message, err=True))

@@ -18,7 +18,7 @@ from moderation.features import MAX_THREAD, Comment, CommentFeaturizer
 from . import thresholds
 from .evaluate import evaluate_predictions
 from .importers import import_corpus
-from .schema import LABELS, DataError, file_sha256, read_articles
+from .schema import LABELS, DataError, conform, file_sha256, read_articles
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 TOXICITY_LABELS = tuple(label for label in LABELS if label != "off_topic")
@@ -50,6 +50,19 @@ def load_data(data: list[tuple[str, str]], article_paths: list[str | Path] = ())
     if frame.empty:
         raise DataError("no training rows: every input was empty")
     return TrainingData(frame, articles, sources)
+
+
+def merge_reviews(data: TrainingData, rows: list[dict], articles: list[dict]) -> TrainingData:
+    """Add reviewed comments; a review replaces any older row for the same comment id (labels it corrects)."""
+    if not rows:
+        return data
+    reviews = conform(pd.DataFrame(rows), source="reviews")
+    reviewed_ids = set(reviews["id"].dropna())
+    base = data.frame[~data.frame["id"].isin(reviewed_ids)]
+    frame = pd.concat([base, reviews], ignore_index=True)
+    merged_articles = {**{a["id"]: a for a in articles}, **data.articles}
+    sources = data.sources + [{"format": "reviews", "rows": len(reviews), "replaced": int(len(data.frame) - len(base))}]
+    return TrainingData(frame, merged_articles, sources)
 
 
 def default_data(data_dir: Path = DEFAULT_DATA_DIR) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import articles, health, moderate
+    from . import articles, comments, health, moderate
 
-    for module in (health, moderate, articles):
+    for module in (health, moderate, articles, comments):
         module.init_app(app)

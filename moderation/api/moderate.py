@@ -38,6 +38,7 @@ def incoming_from(request: ModerateRequest) -> list[Incoming]:
     text = "\n".join(p for p in (article.title, article.body) if p) or None if article else None
     return [Incoming(id=c.id, text=c.text, article_id=_article_id(c, article),
                      parent_id=None if c.parent_id is None else str(c.parent_id),
+                     author_id=None if c.author_id is None else str(c.author_id),
                      article=text, article_policy=article.policy if article else None)
             for c in comments]
 
@@ -54,9 +55,11 @@ def moderate():
     """Moderate one comment or a batch."""
     request = parse(ModerateRequest, json_body())
     version, outcomes = moderation().moderate(incoming_from(request), explain=request.explain,
-                                              remember=request.remember)
+                                              remember=request.remember,
+                                              store=current_app.config["STORE_COMMENTS"])
     return jsonify({"model_version": version, "results": [
-        {"id": o.id, **o.result.as_dict(), **({"language": o.language} if o.language else {})} for o in outcomes]})
+        {"id": o.id, **o.result.as_dict(), **({"language": o.language} if o.language else {}),
+         **({"stored": True, "model_version": o.model_version} if o.stored else {})} for o in outcomes]})
 
 
 def init_app(app: Flask) -> None:

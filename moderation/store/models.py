@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -67,3 +67,80 @@ class Feedback(Base):
     client_token: Mapped[str | None] = mapped_column(String(500), nullable=True)
     api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredComment(Base):
+    """A comment the service decided on and kept: held, rejected, or (optionally) every comment.
+
+    ``status`` is where it stands now (pending review, approved, rejected); ``decided_by`` is None while
+    the service's own decision stands. ``version`` increases with every change, so two moderators deciding
+    the same comment at once resolve to exactly one winner.
+    """
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(200), unique=True)
+    article_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    author_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    scores: Mapped[dict] = mapped_column(JSON)
+    flags: Mapped[list] = mapped_column(JSON)
+    reasons: Mapped[list] = mapped_column(JSON)
+    spans: Mapped[list] = mapped_column(JSON)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    model_version: Mapped[str] = mapped_column(String(100))
+    automatic_decision: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_comments_status_created", "status", "created_at"),
+                      Index("ix_comments_article", "article_id"))
+
+
+class DecisionRecord(Base):
+    """The audit trail: every decision attempt on a comment, by whom, and whether it took effect."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))  # applied | conflict
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_decisions_comment", "comment_id", "id"), Index("ix_decisions_created", "created_at"))
+
+
+class User(Base):
+    """A moderator or admin of the review UI; the password is stored as an Argon2 hash."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxEvent(Base):
+    """A decision to deliver to the comment system's webhook; kept until delivered (survives restarts)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)

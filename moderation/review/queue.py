@@ -1,0 +1,256 @@
+"""The review queue: stored comments, moderators' decisions on them, and the audit trail.
+
+Domain code only (no Flask): the API, the web UI and the CLI all decide through :func:`decide`, so every
+path leaves the same audit trail and the same webhook event.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..policy import APPROVE, REJECT, REVIEW
+from ..store import Store
+from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+STATUS_OF_DECISION = {REVIEW: PENDING, APPROVE: APPROVED, REJECT: REJECTED}
+QUEUES = {
+    "review": StoredComment.status == PENDING,
+    "auto-rejected": and_(StoredComment.status == REJECTED, StoredComment.decided_by.is_(None)),
+    "approved": StoredComment.status == APPROVED,
+    "rejected": and_(StoredComment.status == REJECTED, StoredComment.decided_by.is_not(None)),
+}
+SORTS = {"time": StoredComment.created_at.desc(), "oldest": StoredComment.created_at.asc()}
+DECISION_EVENT = "comment.decided"
+
+
+class ReviewError(ValueError):
+    """A decision that cannot be taken: unknown comment, bad decision or labels (status 404 or 422)."""
+
+    def __init__(self, message: str, status: int = 422, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+class Conflict(Exception):
+    """Another decision changed the comment first; this attempt was recorded and not applied."""
+
+    def __init__(self, comment: "StoredComment"):
+        super().__init__(f"comment {comment.client_id!r} was decided concurrently (now {comment.status}, "
+                         f"version {comment.version})")
+        self.comment = comment
+
+
+@dataclass(frozen=True)
+class ToStore:
+    """A scored comment to keep."""
+
+    client_id: str
+    text: str
+    article_id: str | None
+    parent_id: str | None
+    author_id: str | None
+    result: dict  # scores, flags, decision, reasons, spans
+    language: str | None
+    model_version: str
+
+
+def _insert(store: Store):
+    return (postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert)(StoredComment)
+
+
+def existing(store: Store, client_ids: list[str]) -> dict[str, StoredComment]:
+    """Stored comments among ``client_ids``, by client id (what makes a retried request idempotent)."""
+    if not client_ids:
+        return {}
+    with store.session() as session:
+        rows = session.scalars(select(StoredComment).where(StoredComment.client_id.in_(client_ids))).all()
+        return {row.client_id: row for row in rows}
+
+
+def save(store: Store, items: list[ToStore]) -> None:
+    """Insert comments, ignoring any whose client id is already stored; all or nothing."""
+    if not items:
+        return
+    rows = [{
+        "client_id": item.client_id, "text": item.text, "article_id": item.article_id, "parent_id": item.parent_id,
+        "author_id": item.author_id, "scores": item.result["scores"], "flags": item.result["flags"],
+        "reasons": item.result["reasons"], "spans": item.result["spans"], "language": item.language,
+        "model_version": item.model_version, "automatic_decision": item.result["decision"],
+        "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": utcnow(),
+    } for item in items]
+    with store.session() as session:
+        session.execute(_insert(store).values(rows).on_conflict_do_nothing(index_elements=["client_id"]))
+
+
+def stored_result(comment: StoredComment) -> dict:
+    """A stored comment in the shape ``/v1/moderate`` answers with."""
+    return {"scores": comment.scores, "flags": comment.flags, "decision": comment.automatic_decision,
+            "reasons": comment.reasons, "spans": comment.spans}
+
+
+def get(store: Store, client_id: str) -> tuple[StoredComment, list[DecisionRecord]]:
+    """A stored comment and its decision history, oldest first."""
+    with store.session() as session:
+        comment = session.scalars(select(StoredComment).where(StoredComment.client_id == client_id)).first()
+        if comment is None:
+            raise ReviewError(f"no stored comment {client_id!r}", status=404)
+        history = session.scalars(select(DecisionRecord).where(DecisionRecord.comment_id == comment.id)
+                                  .order_by(DecisionRecord.id)).all()
+        return comment, list(history)
+
+
+def validate_labels(labels: dict | None, known: list[str]) -> dict | None:
+    if labels is None:
+        return None
+    if not isinstance(labels, dict):
+        raise ReviewError("labels must be an object of label: 0 or 1", field="labels")
+    for label, value in labels.items():
+        if label not in known:
+            raise ReviewError(f"unknown label {label!r} (known: {', '.join(known)})", field=f"labels.{label}")
+        if isinstance(value, bool) or value not in (0, 1, 0.0, 1.0):
+            raise ReviewError(f"label {label!r} must be 0 or 1", field=f"labels.{label}")
+    return {label: int(value) for label, value in labels.items()}
+
+
+def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict | None = None,
+           note: str | None = None, expected_version: int | None = None, notify: bool = False) -> StoredComment:
+    """Approve or reject a stored comment; exactly one of several concurrent attempts takes effect.
+
+    Parameters
+    ----------
+    store : Store
+    client_id : str
+        The comment system's id of the comment.
+    decision : {"approve", "reject"}
+    actor : str
+        Who decides, e.g. ``user:alice`` or ``key:3``.
+    labels : dict, optional
+        Corrected labels (validated by the caller with :func:`validate_labels`).
+    expected_version : int, optional
+        The version the decider saw; a different current version is a conflict.
+    notify : bool
+        Queue a webhook event in the same transaction.
+
+    Raises
+    ------
+    ReviewError
+        Unknown comment (404) or bad decision (422).
+    Conflict
+        Another decision changed the comment first; the attempt is recorded in the history.
+    """
+    if decision not in (APPROVE, REJECT):
+        raise ReviewError("decision must be 'approve' or 'reject'", field="decision")
+    status = APPROVED if decision == APPROVE else REJECTED
+    with store.session() as session:
+        comment = session.scalars(select(StoredComment).where(StoredComment.client_id == client_id)).first()
+        if comment is None:
+            raise ReviewError(f"no stored comment {client_id!r}", status=404)
+        seen = comment.version if expected_version is None else expected_version
+        now = utcnow()
+        merged_labels = {**(comment.labels or {}), **(labels or {})} or None
+        applied = session.execute(
+            update(StoredComment).where(StoredComment.id == comment.id, StoredComment.version == seen)
+            .values(status=status, decided_by=actor, decided_at=now, labels=merged_labels,
+                    version=StoredComment.version + 1)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        session.add(DecisionRecord(comment_id=comment.id, decision=decision, labels=labels, note=note, actor=actor,
+                                   outcome="applied" if applied else "conflict", created_at=now))
+        if applied and notify:
+            session.add(OutboxEvent(event_type=DECISION_EVENT, payload={
+                "comment_id": client_id, "article_id": comment.article_id, "decision": decision,
+                "status": status, "labels": merged_labels, "note": note, "actor": actor,
+                "decided_at": now.isoformat(), "model_version": comment.model_version}))
+    current, _ = get(store, client_id)
+    if not applied:
+        raise Conflict(current)
+    return current
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    queue: str = "review"
+    article_id: str | None = None
+    label: str | None = None
+    sort: str = "score"  # score (highest first), time (newest first), oldest
+    sort_label: str = "toxic"
+    limit: int = 50
+    offset: int = 0
+    min_score: float | None = None
+    max_score: float | None = None
+
+
+def _score_expression(store: Store, label: str):
+    if store.engine.dialect.name == "postgresql":
+        return func.coalesce(StoredComment.scores[label].as_float(), 0.0)
+    return func.coalesce(func.json_extract(StoredComment.scores, f'$."{label}"'), 0.0)
+
+
+def _filtered(store: Store, query: QueueQuery):
+    if query.queue not in QUEUES:
+        raise ReviewError(f"unknown queue {query.queue!r} (queues: {', '.join(QUEUES)})", field="queue")
+    conditions = [QUEUES[query.queue]]
+    if query.article_id:
+        conditions.append(StoredComment.article_id == query.article_id)
+    score = _score_expression(store, query.label or query.sort_label)
+    if query.label:
+        if store.engine.dialect.name == "postgresql":
+            conditions.append(func.jsonb_exists(func.cast(StoredComment.flags, postgresql.JSONB), query.label))
+        else:
+            conditions.append(func.instr(func.cast(StoredComment.flags, type_=StoredComment.text.type),
+                                         f'"{query.label}"') > 0)
+    if query.min_score is not None:
+        conditions.append(score >= query.min_score)
+    if query.max_score is not None:
+        conditions.append(score <= query.max_score)
+    return conditions, score
+
+
+def listing(store: Store, query: QueueQuery) -> tuple[list[StoredComment], int]:
+    """One page of a queue, filtered and sorted, and the queue's total size under the same filters."""
+    conditions, score = _filtered(store, query)
+    order = [score.desc(), StoredComment.id] if query.sort == "score" else [SORTS.get(query.sort, SORTS["time"])]
+    with store.session() as session:
+        total = session.scalar(select(func.count()).select_from(StoredComment).where(*conditions))
+        rows = session.scalars(select(StoredComment).where(*conditions).order_by(*order)
+                               .limit(query.limit).offset(query.offset)).all()
+        return list(rows), int(total)
+
+
+def matching_ids(store: Store, query: QueueQuery) -> list[tuple[str, int]]:
+    """(client id, version) of every comment a query selects: what a bulk action applies to."""
+    conditions, _ = _filtered(store, query)
+    with store.session() as session:
+        return [(r.client_id, r.version) for r in session.execute(
+            select(StoredComment.client_id, StoredComment.version).where(*conditions)).all()]
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.session() as session:
+        return {name: int(session.scalar(select(func.count()).select_from(StoredComment).where(condition)))
+                for name, condition in QUEUES.items()}
+
+
+def audit(store: Store, limit: int = 100, offset: int = 0, actor: str | None = None):
+    """Recent decision attempts, newest first, with their comments' client ids."""
+    with store.session() as session:
+        statement = (select(DecisionRecord, StoredComment.client_id, StoredComment.text)
+                     .join(StoredComment, StoredComment.id == DecisionRecord.comment_id)
+                     .order_by(DecisionRecord.id.desc()).limit(limit).offset(offset))
+        if actor:
+            statement = statement.where(DecisionRecord.actor == actor)
+        return session.execute(statement).all()
+
+
+def reviewed_since(store: Store, since: datetime | None = None):
+    """Comments a person decided (or labelled), with their final labels: training data for the next model."""
+    with store.session() as session:
+        statement = select(StoredComment).where(or_(StoredComment.decided_by.is_not(None),
+                                                    StoredComment.labels.is_not(None)))
+        if since is not None:
+            statement = statement.where(StoredComment.decided_at >= since)
+        return list(session.scalars(statement.order_by(StoredComment.decided_at)).all())
