@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
-import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from moderation import settings
 from moderation.artifact import Registry
+from moderation.classifier import LabelSkippedWarning
 
 from .importers import FORMATS
 from .schema import DataError
@@ -65,8 +66,12 @@ def train(data, formats, articles, out_dir, promote, seed, source_weights, inclu
         training_data = merge_reviews(training_data, rows, article_rows(store))
         click.echo(f"added {len(rows)} reviewed comments from the review store", err=True)
     registry = Registry(out_dir or settings.models_dir())
-    _, metadata = run_training(training_data, registry, seed=seed, source_weights=_parse_weights(source_weights),
-                               log=lambda message: click.echo(message, err=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabelSkippedWarning)
+        _, metadata = run_training(training_data, registry, seed=seed, source_weights=_parse_weights(source_weights),
+                                   log=lambda message: click.echo(message, err=True))
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
     click.echo(f"model version: {metadata['version']}  ({metadata['path']})")
     click.echo(f"{'label':<16}{'test rows':>10}{'positives':>10}{'ROC-AUC':>9}{'PR-AUC':>8}")
     for label, entry in metadata["metrics"].items():

@@ -1,0 +1,122 @@
+"""Decisions reach the comment system's webhook: signed, retried with back-off, never lost while it is down."""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from moderation import keys
+from moderation.review import queue, webhooks
+from moderation.store.models import OutboxEvent
+
+SECRET = "whsec_test_secret"
+
+
+class Receiver:
+    """A real HTTP server on loopback that records what it receives and can be told to fail."""
+
+    def __init__(self):
+        self.received, self.status = [], 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _app_with_comment(app_factory, url, database_url=None):
+    config = {"WEBHOOK_URL": url, "WEBHOOK_SECRET": SECRET, "WEBHOOK_POLL_SECONDS": 0, "STORE_COMMENTS": "all"}
+    if database_url:
+        config["DATABASE_URL"] = database_url
+    app = app_factory(**config)
+    store = app.extensions["moderation.store"]
+    secret, _ = keys.create(store, "k", ["score", "review"])
+    headers = {"X-API-Key": secret}
+    app.test_client().post("/v1/moderate", json={"comment": {"id": "w1", "text": "You idiot", "article_id": "a"}},
+                           headers=headers)
+    return app, store, headers
+
+
+def test_decision_is_delivered_signed(app_factory, receiver, database_url):
+    app, store, headers = _app_with_comment(app_factory, receiver.url, database_url)
+    app.test_client().post("/v1/comments/w1/decision", headers=headers, json={"decision": "reject", "note": "abuse"})
+    assert app.extensions["moderation.webhooks"].run_once() == (1, 0)
+    (received_headers, body), = receiver.received
+    event = json.loads(body)
+    assert event["type"] == "comment.decided"
+    assert event["data"]["comment_id"] == "w1" and event["data"]["decision"] == "reject"
+    assert received_headers["X-Moderation-Delivery"] == str(event["id"])
+    assert webhooks.verify(SECRET, received_headers["X-Moderation-Signature"], body)
+    assert not webhooks.verify(SECRET, received_headers["X-Moderation-Signature"], body + b" ")
+    assert not webhooks.verify("other", received_headers["X-Moderation-Signature"], body)
+    assert app.extensions["moderation.webhooks"].run_once() == (0, 0)  # delivered once, not again
+
+
+def test_receiver_down_then_back(app_factory, receiver):
+    app, store, headers = _app_with_comment(app_factory, receiver.url)
+    receiver.status = 503
+    app.test_client().post("/v1/comments/w1/decision", headers=headers, json={"decision": "approve"})
+    dispatcher = app.extensions["moderation.webhooks"]
+    assert dispatcher.run_once() == (0, 1)
+    with store.session() as session:
+        event = session.query(OutboxEvent).one()
+        assert event.attempts == 1 and event.delivered_at is None and "503" in event.last_error
+        event.next_attempt_at = event.created_at  # skip the back-off wait
+    receiver.status = 200
+    assert dispatcher.run_once() == (1, 0)
+    assert len(receiver.received) == 2
+
+
+def test_unreachable_receiver_keeps_the_event(app_factory, receiver):
+    receiver.close()
+    app, store, headers = _app_with_comment(app_factory, receiver.url)
+    app.test_client().post("/v1/comments/w1/decision", headers=headers, json={"decision": "approve"})
+    assert app.extensions["moderation.webhooks"].run_once() == (0, 1)
+    with store.session() as session:
+        assert session.query(OutboxEvent).filter(OutboxEvent.delivered_at.is_(None)).count() == 1
+
+
+def test_backoff_grows_and_is_capped():
+    assert 1.8 <= webhooks.backoff(1) <= 2.2
+    assert 57 <= webhooks.backoff(6) <= 71
+    assert webhooks.backoff(40) <= webhooks.MAX_BACKOFF_SECONDS * 1.1
+
+
+def test_replayed_old_signature_is_refused():
+    body = b'{"x":1}'
+    header = webhooks.sign(SECRET, 1_000_000, body)
+    assert webhooks.verify(SECRET, header, body, now=1_000_100)
+    assert not webhooks.verify(SECRET, header, body, now=1_000_000 + 3600)
+    assert not webhooks.verify(SECRET, "garbage", body)
+
+
+def test_no_webhook_configured_queues_nothing(app_factory):
+    app = app_factory(STORE_COMMENTS="all")
+    store = app.extensions["moderation.store"]
+    secret, _ = keys.create(store, "k", ["score", "review"])
+    client = app.test_client()
+    client.post("/v1/moderate", json={"comment": {"id": "n", "text": "You idiot"}}, headers={"X-API-Key": secret})
+    queue.decide(store, "n", "approve", "user:x")
+    with store.session() as session:
+        assert session.query(OutboxEvent).count() == 0
