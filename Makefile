@@ -19,8 +19,11 @@ $(VENV)/.installed: pyproject.toml
 model: install
 	@test -s "$(MODERATION_HOME)/models/CURRENT" || $(BIN)/moderation train
 
+# Start the service on the embedded default (SQLite in ./instance, the default model) with a local API key.
 run: model
-	$(BIN)/moderation score --article examples/article.txt examples/comments.jsonl
+	@test -s "$(MODERATION_HOME)/dev-api-key" || $(BIN)/moderation keys create --name local-dev \
+		--scopes score,review,admin > "$(MODERATION_HOME)/dev-api-key"
+	$(BIN)/moderation serve --port $${PORT:-8000} --key-file "$(MODERATION_HOME)/dev-api-key"
 
 test: install
 	$(BIN)/python -m pytest

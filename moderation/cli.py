@@ -320,17 +320,27 @@ def review_export(since, out, articles_out, no_feedback):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host, port):
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A file holding an API key, quoted in the printed curl example.")
+def serve(host, port, key_file):
     """Run the service with Flask's development server (use gunicorn in production; see the README)."""
     from .app import create_app
 
     app = create_app()
-    click.echo(f"serving model {app.extensions['moderation.model'].scorer.version if app.extensions['moderation.model'].scorer else '(none)'} "
-               f"on http://{host}:{port}", err=True)
+    scorer = app.extensions["moderation.model"].scorer
+    key = key_file.read_text().strip() if key_file and key_file.exists() else "YOUR_KEY"
+    click.echo(f"model {scorer.version if scorer else '(none: run `moderation train`)'}; "
+               f"store {app.extensions['moderation.store'].engine.url.render_as_string(hide_password=True)}\n"
+               f"listening on http://{host}:{port}  (docs: http://{host}:{port}/docs)\n"
+               f"try:\n  curl -s http://{host}:{port}/v1/moderate -H 'Authorization: Bearer {key}' "
+               "-H 'Content-Type: application/json' \\\n"
+               "       -d '{\"comment\": {\"id\": \"1\", \"text\": \"You are a clown.\"}}'", err=True)
     app.run(host=host, port=port, threaded=True)
 
 
 def _load_plugins() -> None:
+    from .review.cli import users
+    cli.add_command(users)
     for entry in entry_points(group="moderation.cli"):
         if entry.name not in cli.commands:
             cli.add_command(entry.load(), entry.name)
