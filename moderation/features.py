@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from .ngrams import HashedNgramTfidf, l2_normalize
+from .ngrams import HashedNgramTfidf
 from .text import normalize, stem, tokenize
 
 MAX_THREAD = 50
@@ -65,23 +65,12 @@ class TopicSpace(TransformerMixin, BaseEstimator):
         self.words_ = HashedNgramTfidf("word", (1, 1), max_features=self.max_features, min_df=2).fit(topics)
         vectors = self.words_.transform(topics)
         components = max(1, min(self.n_components, vectors.shape[1] - 1, vectors.shape[0] - 1))
-        self.svd_ = TruncatedSVD(n_components=components, random_state=0).fit(vectors)
+        svd = TruncatedSVD(n_components=components, random_state=0).fit(vectors)
+        self.components_ = svd.components_.astype(np.float32)
         return self
 
     def transform(self, X) -> sp.csr_matrix:
         return self.words_.transform([topic_text(t) for t in X])
-
-    def project(self, vectors: sp.csr_matrix) -> np.ndarray:
-        """Unit-length LSA coordinates of TF-IDF rows (zero rows stay zero)."""
-        dense = self.svd_.transform(vectors).astype(np.float32)
-        norms = np.linalg.norm(dense, axis=1, keepdims=True)
-        return np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
-
-
-def _rowwise_dot(a, b) -> np.ndarray:
-    if sp.issparse(a):
-        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", a, b)
 
 
 class CommentFeaturizer(TransformerMixin, BaseEstimator):
@@ -142,36 +131,56 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         return sp.hstack([words, chars], format="csr")
 
     def context_features(self, comments: list[Comment]) -> np.ndarray:
-        """Dense similarity features of each comment against its article, thread and parent."""
+        """Dense similarity features of each comment against its article, thread and parent.
+
+        Every distinct text in the batch is vectorised once. A group (the comment itself, its article, its
+        thread, its parent) is the sum of its texts' unit vectors, computed for all comments and groups by
+        one selector product; since LSA is linear, a group's LSA vector is the sum of its texts' too. The
+        rest is numpy on the entries of that product, with no per-comment sparse matrices.
+        """
         n = len(comments)
         unique: dict[str, int] = {}
-        for c in comments:
-            for t in (c.text, c.article, c.parent, *c.thread[-MAX_THREAD:]):
-                if t:
-                    unique.setdefault(t, len(unique))
-        vectors = self.topics_.transform(list(unique)) if unique else sp.csr_matrix((0, 1))
-
-        def pick(rows: list[list[int]]) -> sp.csr_matrix:
-            indptr = np.cumsum([0] + [len(r) for r in rows])
-            indices = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(indptr[-1]))
-            selector = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(n, len(unique)))
-            return l2_normalize(selector @ vectors)
-
-        own = pick([[unique[c.text]] if c.text else [] for c in comments])
-        article = pick([[unique[c.article]] if c.article else [] for c in comments])
-        thread = pick([[unique[t] for t in c.thread[-MAX_THREAD:] if t] for c in comments])
-        parent = pick([[unique[c.parent]] if c.parent else [] for c in comments])
-        own_lsa, article_lsa, thread_lsa, parent_lsa = (
-            self.topics_.project(m) for m in (own, article, thread, parent))
-        has = np.array([[bool(c.article), bool(c.thread), bool(c.parent)] for c in comments], dtype=np.float32)
-        cos = np.column_stack([_rowwise_dot(own, m) for m in (article, thread, parent)])
-        lsa = np.column_stack([_rowwise_dot(own_lsa, m) for m in (article_lsa, thread_lsa, parent_lsa)])
-        own_binary = own.copy()
-        own_binary.data[:] = 1
-        context_binary = (article + thread).tocsr()
-        context_binary.data[:] = 1
-        overlap = _rowwise_dot(own_binary, context_binary) / np.maximum(own_binary.getnnz(axis=1), 1)
-        length = np.log1p(own_binary.getnnz(axis=1)) / 5
+        members: list[list[int]] = [[] for _ in range(4 * n)]  # rows: own, article, thread, parent blocks
+        for i, c in enumerate(comments):
+            for block, texts in enumerate(((c.text,), (c.article,), c.thread[-MAX_THREAD:], (c.parent,))):
+                members[block * n + i] = [unique.setdefault(t, len(unique)) for t in texts if t]
+        vectors = self.topics_.transform(list(unique))
+        indptr = np.zeros(4 * n + 1, dtype=np.int32)
+        np.cumsum([len(m) for m in members], out=indptr[1:])
+        indices = np.fromiter((j for m in members for j in m), dtype=np.int32, count=int(indptr[-1]))
+        selector = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(4 * n, len(unique)))
+        groups = (selector @ vectors).tocsr()
+        groups.sum_duplicates()
+        latent = selector @ np.asarray(vectors @ self.topics_.components_.T, dtype=np.float32)
+        latent = _unit_rows(np.asarray(latent))
+        rows = np.repeat(np.arange(4 * n), np.diff(groups.indptr))
+        width = groups.shape[1] + 1
+        keys = (rows % n) * width + groups.indices  # (comment, word) of every entry
+        block = rows // n
+        norms = np.sqrt(np.bincount(rows, weights=groups.data.astype(np.float64) ** 2, minlength=4 * n))
+        own = block == 0
+        cos, lsa = [], []
+        for b in (1, 2, 3):
+            mine = block == b
+            _, in_own, in_group = np.intersect1d(keys[own], keys[mine], assume_unique=True, return_indices=True)
+            dots = np.bincount(keys[own][in_own] // width, minlength=n,
+                               weights=groups.data[own][in_own] * groups.data[mine][in_group].astype(np.float64))
+            denominator = norms[:n] * norms[b * n:(b + 1) * n]
+            cos.append(np.divide(dots, denominator, out=np.zeros(n), where=denominator > 0))
+            lsa.append(np.einsum("ij,ij->i", latent[:n], latent[b * n:(b + 1) * n]))
+        context_keys = keys[(block == 1) | (block == 2)]
+        shared = np.bincount(keys[own][np.isin(keys[own], context_keys)] // width, minlength=n)
+        own_words = np.bincount(keys[own] // width, minlength=n)
+        overlap = shared / np.maximum(own_words, 1)
+        has = np.array([[bool(c.article), bool(c.thread), bool(c.parent)] for c in comments],
+                       dtype=np.float32).reshape(n, 3)
+        cos, lsa = np.column_stack(cos), np.column_stack(lsa)
         return np.column_stack([
-            has, cos, lsa, np.sqrt(np.clip(cos[:, :2], 0, None)), overlap, length, 1 - has.max(axis=1),
+            has, cos, lsa, np.sqrt(np.clip(cos[:, :2], 0, None)), overlap, np.log1p(own_words) / 5,
+            1 - has.max(axis=1),
         ]).astype(np.float32)
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)

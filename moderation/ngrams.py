@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import normalize
 
 _P = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
@@ -146,27 +145,86 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
 
     def counts(self, X) -> sp.csr_matrix:
         """Raw n-gram counts over the fitted vocabulary."""
+        rows, columns, counts, n = self._entries(X)
+        return _csr(rows, columns, counts.astype(np.float32), n, self.n_features_out_)
+
+    def _entries(self, X):
+        """(row, column, count) of every known n-gram of every text, sorted by row then column."""
         texts = list(X)
         docs, hashes = self._ngrams(texts)
-        column = np.searchsorted(self.vocabulary_, hashes)
-        column[column == len(self.vocabulary_)] = 0
-        known = self.vocabulary_[column] == hashes if len(self.vocabulary_) else np.zeros(len(hashes), bool)
-        matrix = sp.csr_matrix((np.ones(int(known.sum()), dtype=np.float32), (docs[known], column[known])),
-                               shape=(len(texts), len(self.vocabulary_)))
-        matrix.sum_duplicates()
-        return matrix
+        columns = self._table().lookup(hashes)
+        known = columns >= 0
+        width = max(self.n_features_out_, 1)
+        keys, counts = np.unique(docs[known] * width + columns[known], return_counts=True)
+        return keys // width, keys % width, counts, len(texts)
+
+    def _table(self) -> "_HashTable":
+        table = self.__dict__.get("_lookup")
+        if table is None:
+            table = self.__dict__["_lookup"] = _HashTable(self.vocabulary_)
+        return table
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_lookup"}
 
     def transform(self, X) -> sp.csr_matrix:
-        matrix = self.counts(X)
-        if self.sublinear_tf:
-            np.log1p(matrix.data, out=matrix.data)
-        matrix.data *= self.idf_[matrix.indices]
-        return l2_normalize(matrix)
+        rows, columns, counts, n = self._entries(X)
+        values = (np.log1p(counts) if self.sublinear_tf else counts).astype(np.float32) * self.idf_[columns]
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n)).astype(np.float32)
+        values /= norms[rows]
+        return _csr(rows, columns, values, n, self.n_features_out_)
 
     def get_feature_names_out(self, input_features=None):
         return np.array([f"{self.kind}{i}" for i in range(len(self.vocabulary_))], dtype=object)
 
 
-def l2_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """Scale each row of a CSR matrix to unit length in place (empty rows stay zero)."""
-    return normalize(matrix, norm="l2", copy=False)
+def _csr(rows: np.ndarray, columns: np.ndarray, values: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:
+    """A CSR matrix from entries already sorted by row (one constructor, no re-sorting)."""
+    indptr = np.searchsorted(rows, np.arange(n_rows + 1)).astype(np.int32)
+    return sp.csr_matrix((values, columns.astype(np.int32), indptr), shape=(n_rows, n_columns))
+
+
+class _HashTable:
+    """Open-addressing map from 64-bit n-gram hashes to column numbers, probed for a whole array at once."""
+
+    def __init__(self, keys: np.ndarray):
+        size = 1 << max(4, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
+        self.mask = np.uint64(size - 1)
+        self.keys = np.zeros(size, dtype=np.uint64)
+        self.values = np.full(size, -1, dtype=np.int32)
+        slots = keys & self.mask
+        pending = np.arange(len(keys))
+        while len(pending):
+            # Each round, the first of the keys wanting a free slot takes it; the rest move one slot on.
+            wanted = slots[pending]
+            free = self.keys[wanted] == 0
+            order = np.flatnonzero(free)
+            _, first = np.unique(wanted[order], return_index=True)
+            winners = pending[order[first]]
+            self.keys[slots[winners]] = keys[winners]
+            self.values[slots[winners]] = winners
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            slots[pending] = (slots[pending] + np.uint64(1)) & self.mask
+        self.probes = int(np.max(self._distance(keys))) + 1 if len(keys) else 1
+
+    def _distance(self, keys: np.ndarray) -> np.ndarray:
+        found = np.flatnonzero(np.isin(self.keys, keys))
+        home = self.keys[found] & self.mask
+        return (found.astype(np.uint64) - home) & self.mask
+
+    def lookup(self, hashes: np.ndarray) -> np.ndarray:
+        """Column of each hash, or -1 where it is not in the vocabulary."""
+        result = np.full(len(hashes), -1, dtype=np.int64)
+        slots = hashes & self.mask
+        pending = np.arange(len(hashes))
+        for _ in range(self.probes):
+            if not len(pending):
+                break
+            stored = self.keys[slots[pending]]
+            hit = stored == hashes[pending]
+            result[pending[hit]] = self.values[slots[pending[hit]]]
+            pending = pending[~hit & (stored != 0)]
+            slots[pending] = (slots[pending] + np.uint64(1)) & self.mask
+        return result
