@@ -318,6 +318,20 @@ def review_export(since, out, articles_out, no_feedback):
 
 
 @cli.command()
+@click.option("--older-than", "days", type=click.FloatRange(min=0), required=True, metavar="DAYS",
+              help="Remove what was stored more than DAYS days ago.")
+@click.option("--keep-labels", is_flag=True,
+              help="Keep decided comments' labels and scores, without text, author or parent.")
+def purge(days, keep_labels):
+    """Apply a retention period to stored comments, thread memory and suggested scores."""
+    from .review.retention import purge as run_purge
+
+    report = run_purge(open_store(), days, keep_labels)
+    click.echo(f"deleted {report.comments_deleted} comments, anonymised {report.comments_anonymised}, "
+               f"deleted {report.thread_entries_deleted} thread entries and {report.feedback_deleted} feedback rows")
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,

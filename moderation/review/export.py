@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..store import Store
 from ..store.models import Article, Feedback
 from .queue import APPROVED, reviewed_since
+from .retention import is_purged
 
 LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
 
@@ -31,8 +32,8 @@ def training_rows(store: Store, since: datetime | None = None, include_feedback:
     """Reviewed comments (and suggested scores) as training rows: text, ids, labels, source."""
     rows = []
     for comment in reviewed_since(store, since):
-        if comment.decided_by is None:
-            continue  # labels corrected but not decided yet: wait for the decision
+        if comment.decided_by is None or is_purged(comment):
+            continue  # not decided yet, or its text is gone past the retention period
         labels = labels_from_review(comment.status, comment.flags, comment.labels)
         rows.append({"id": comment.client_id, "article_id": comment.article_id, "parent_id": comment.parent_id,
                      "text": comment.text, **{label: labels.get(label) for label in LABELS}, "source": "reviews",

@@ -1,0 +1,32 @@
+"""Per-key rate limits on the API (Flask-Limiter): in memory by default, Redis when configured."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, request
+from flask_limiter import Limiter
+
+from .requests import presented_key
+
+LIMITED_PREFIXES = ("/v1/", "/v1alpha1/", "/comments:")
+
+
+def _client() -> str:
+    """The API key (hashed, so the limiter's store never holds a secret), else the client address."""
+    key = presented_key()
+    if key:
+        return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return "ip:" + (request.remote_addr or "unknown")
+
+
+def init_app(app: Flask) -> Limiter:
+    limiter = Limiter(_client, app=app, default_limits=[app.config["RATE_LIMIT"]] if app.config["RATE_LIMIT"] else [],
+                      storage_uri=app.config["RATE_LIMIT_STORAGE_URI"], headers_enabled=True,
+                      strategy="moving-window", swallow_errors=True)
+
+    @limiter.request_filter
+    def _not_api() -> bool:
+        return not request.path.startswith(LIMITED_PREFIXES)
+
+    app.extensions["moderation.limiter"] = limiter
+    return limiter
