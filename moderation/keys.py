@@ -11,12 +11,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .store import Store
+from .store import Store, StoreUnavailable
 from .store.models import ApiKey, utcnow
 
 SCOPES = ("score", "review", "admin")
 KEY_PREFIX = "mk_"
 _CACHE_SECONDS = 5.0
+_STALE_SECONDS = 600.0  # while the store is down, keys verified this recently keep working
 
 
 class KeyError_(ValueError):
@@ -83,9 +84,10 @@ def revoke(store: Store, key_id_or_prefix: str) -> KeyInfo:
 class KeyVerifier:
     """Checks presented keys against the store, caching answers briefly so each request costs no query."""
 
-    def __init__(self, store: Store, cache_seconds: float = _CACHE_SECONDS):
+    def __init__(self, store: Store, cache_seconds: float = _CACHE_SECONDS, stale_seconds: float = _STALE_SECONDS):
         self.store = store
         self.cache_seconds = cache_seconds
+        self.stale_seconds = stale_seconds
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
         self._lock = threading.Lock()
 
@@ -99,10 +101,15 @@ class KeyVerifier:
         cached = self._cache.get(prefix + ":" + digest)
         if cached and now - cached[0] < self.cache_seconds:
             return cached[1]
-        with self.store.session() as session:
-            row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
-            valid = row is not None and hmac.compare_digest(row.secret_hash, digest) and row.revoked_at is None
-            info = _info(row) if valid else None
+        try:
+            with self.store.session() as session:
+                row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+                valid = row is not None and hmac.compare_digest(row.secret_hash, digest) and row.revoked_at is None
+                info = _info(row) if valid else None
+        except StoreUnavailable:
+            if cached and now - cached[0] < self.stale_seconds:
+                return cached[1]  # the store is down: scoring goes on for keys it knew a moment ago
+            raise
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
