@@ -25,8 +25,26 @@ run: model
 		--scopes score,review,admin > "$(MODERATION_HOME)/dev-api-key"
 	$(BIN)/moderation serve --port $${PORT:-8000} --key-file "$(MODERATION_HOME)/dev-api-key"
 
-test: install
+# The review UI's browser tests drive Debian's Chromium; install it only when missing.
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Load benchmark of the production server (gunicorn, 2 workers) with wrk and an open-loop client:
+# `make bench-load` writes benchmarks/results/load.json and load.md. wrk comes from apt, only when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: bench-deps bench-load
+
+bench-deps: install
+	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
+	$(BIN)/pip install --quiet -e '.[test,postgres,bench]'
+
+bench-load: bench-deps
+	$(BIN)/python -m benchmarks.load --profile

@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 from . import errors, settings
+from . import logging as request_logs
 from .artifact import Registry
 from .keys import KeyVerifier
 from .serving import ModelHolder
@@ -24,12 +25,22 @@ DEFAULTS = {
     "POLICY": None,  # deployment-wide threshold overrides: {"toxic": {"review": 0.2}}
     "LANGUAGE_DETECTION": True,
     "CORAL_SIGNING_SECRETS": [],  # Coral external-moderation signing secrets (empsec_...)
+    "CORAL_REJECT_STATUS": "REJECTED",  # Coral status for rejections: REJECTED, or SYSTEM_WITHHELD to hold them
     "JSON_LOGS": True,
+    "RATE_LIMIT": "6000/minute",  # per API key on /v1 and /v1alpha1; empty to disable
+    "RATE_LIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 to share limits between processes
     "STORE_COMMENTS": "held",  # keep comments for the review queue: held (review + reject), all, none
     "WEBHOOK_URL": None,  # the comment system's endpoint for moderators' decisions
     "WEBHOOK_SECRET": None,  # HMAC-SHA256 key for the webhook signature
     "WEBHOOK_TIMEOUT": 5.0,
     "WEBHOOK_POLL_SECONDS": 1.0,
+    "REVIEW_SECURE_COOKIES": None,  # review UI session cookie Secure: true, false, or null = when the request is TLS
+    "REVIEW_TRUSTED_PROXIES": 0,  # proxies in front of the review UI whose X-Forwarded-For/-Proto are trusted
+    "REVIEW_LOGIN_MAX_FAILURES": 5,  # failed logins per user name and per client address ...
+    "REVIEW_LOGIN_WINDOW_SECONDS": 900,  # ... within this window, before logins are refused
+    "REVIEW_SESSION_HOURS": 12,
+    "REVIEW_PAGE_SIZE": 25,
+    "REVIEW_BULK_MAX": 500,  # most comments one bulk action decides
 }
 
 
@@ -55,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.json.sort_keys = False
     errors.init_app(app)
+    request_logs.init_app(app)
     store = Store(app.config["DATABASE_URL"] or settings.database_url())
     if app.config["AUTO_MIGRATE"]:
         store.upgrade()
@@ -81,7 +93,8 @@ def create_app(config: dict | None = None) -> Flask:
             dispatcher.start()
         app.extensions["moderation.webhooks"] = dispatcher
 
-    from .api import register_blueprints
+    from .api import limits, register_blueprints
 
+    limits.init_app(app)
     register_blueprints(app)
     return app

@@ -48,3 +48,9 @@ def test_unreachable_redis_fails_open(app_factory):
     headers = _key(app)
     client = app.test_client()
     assert [client.post("/v1/moderate", json=BODY, headers=headers).status_code for _ in range(3)] == [200] * 3
+
+
+def test_limiter_keeps_a_503s_own_retry_after(app_factory, tmp_path):
+    app = app_factory(RATE_LIMIT="100/minute", MODELS_DIR=str(tmp_path / "no-models"))
+    response = app.test_client().post("/v1/moderate", json=BODY, headers=_key(app))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"

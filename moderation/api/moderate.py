@@ -1,7 +1,7 @@
 """``POST /v1/moderate``: scores, flags, a decision, reasons and explaining spans for each comment."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, g, jsonify
 
 from ..errors import InvalidInput
 from ..service import Incoming, Moderation
@@ -57,6 +57,7 @@ def moderate():
     version, outcomes = moderation().moderate(incoming_from(request), explain=request.explain,
                                               remember=request.remember,
                                               store=current_app.config["STORE_COMMENTS"])
+    g.moderation_outcomes = outcomes  # counted by the metrics hook
     return jsonify({"model_version": version, "results": [
         {"id": o.id, **o.result.as_dict(), **({"language": o.language} if o.language else {}),
          **({"stored": True, "model_version": o.model_version} if o.stored else {})} for o in outcomes]})

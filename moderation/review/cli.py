@@ -1,6 +1,8 @@
 """``moderation users``: create, list and disable the review UI's users, and set their passwords."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..cli import InputError, open_store
@@ -9,10 +11,9 @@ from . import users as accounts
 
 def _read_password() -> str:
     """A hidden prompt with confirmation on a terminal; otherwise the first line of stdin."""
-    stdin = click.get_text_stream("stdin")
-    if stdin.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return stdin.readline().rstrip("\r\n")
+    return (sys.stdin.readline() if sys.stdin is not None else "").rstrip("\r\n")
 
 
 @click.group()
