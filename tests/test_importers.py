@@ -190,11 +190,12 @@ def test_civil_comments_all_data_uses_toxicity(tmp_path):
     assert frame["off_topic"].isna().all()
 
 
-def c3_row(counter: str, text: str, toxicity: str, non_constructive: str, n_toxicity=5, n_constructive=5) -> dict:
+def c3_row(counter: str, text: str, toxicity: str, non_constructive: str, n_toxicity=5, n_constructive=5,
+           level="1.0") -> dict:
     return {
         "article_id": counter.split("_")[1], "comment_author": "7", "comment_counter": counter, "comment_text": text,
         "njudgements_constructiveness_expt": n_constructive, "njudgements_toxicity_expt": n_toxicity,
-        "crowd_toxicity_level": "1.0", "constructive_characteristics": "no_con:5",
+        "crowd_toxicity_level": level, "constructive_characteristics": "no_con:5",
         "non_constructive_characteristics": non_constructive, "toxicity_characteristics": toxicity,
     }
 
@@ -203,10 +204,11 @@ def test_c3_fractions_and_reply_parents(tmp_path):
     path = write_csv(tmp_path / "C3_anonymized.csv", C3_HEADER, [
         c3_row("source1_100_1", "Top-level thought on taxes.", "no_toxic:5", "no_non_con:5"),
         c3_row("source1_100_1_1", "A reply to the first.", "no_toxic:2\npersonal_attack:3\nteasing:1",
-               "no_non_con:3\nnon_relevant:2"),
+               "no_non_con:3\nnon_relevant:2", level="2.2"),
         c3_row("source1_100_1_1_2", "A reply to the reply.", "personal_attack:3\nno_toxic:0", "non_relevant:3",
-               n_toxicity=3, n_constructive=4),
-        c3_row("source1_100_9_1", "Its parent is not in the file.", "no_toxic:4\ninflammatory:1", "no_non_con:5"),
+               n_toxicity=3, n_constructive=4, level="3.5"),
+        c3_row("source1_100_9_1", "Its parent is not in the file.", "no_toxic:4\ninflammatory:1", "no_non_con:5",
+               level="1.4"),
         c3_row("source1_100_2", "  ", "no_toxic:5", "no_non_con:5"),
     ])
     frame = import_corpus("c3", path)
@@ -214,7 +216,7 @@ def test_c3_fractions_and_reply_parents(tmp_path):
     assert frame["id"].tolist() == ["source1_100_1", "source1_100_1_1", "source1_100_1_1_2", "source1_100_9_1"]
     assert id_list(frame["parent_id"]) == [None, "source1_100_1", "source1_100_1_1", None]
     assert frame["article_id"].tolist() == ["100"] * 4
-    assert frame["toxic"].tolist() == pytest.approx([0.0, 0.6, 1.0, 0.2])
+    assert frame["toxic"].tolist() == pytest.approx([0.0, 0.6, 1.0, 0.2])  # (level - 1) / 2, capped at 1
     assert frame["insult"].tolist() == pytest.approx([0.0, 0.6, 1.0, 0.0])
     assert frame["off_topic"].tolist() == pytest.approx([0.0, 0.4, 0.75, 0.0])
 
@@ -222,13 +224,13 @@ def test_c3_fractions_and_reply_parents(tmp_path):
 def test_c3_real_corpus(c3):
     assert_schema(c3, {"toxic", "insult", "off_topic"}, "c3")
     assert len(c3) == 12_000  # no comment in the release has empty text
-    assert positives(c3) == {"toxic": 1_980, "insult": 374, "off_topic": 176}
+    assert positives(c3) == {"toxic": 1_056, "insult": 374, "off_topic": 176}
     assert c3["article_id"].nunique() == 484
     assert set(c3["parent_id"].dropna()) <= set(c3["id"])
     assert c3["parent_id"].notna().sum() == 0  # the release holds only top-level comments
     raw = pd.read_csv(C3_FILE, usecols=["comment_counter", "crowd_toxicity_level"])
     level = c3.set_index("id")["toxic"].reindex(raw["comment_counter"]).to_numpy()
-    assert np.corrcoef(level, raw["crowd_toxicity_level"])[0, 1] > 0.8
+    assert np.corrcoef(level, raw["crowd_toxicity_level"])[0, 1] > 0.95  # capped only above level 3
 
 
 def hand_computed_spans(comment_id: str) -> dict[str, float]:
