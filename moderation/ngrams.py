@@ -194,7 +194,9 @@ class _HashTable:
         self.values = np.full(size, -1, dtype=np.int32)
         slots = keys & self.mask
         pending = np.arange(len(keys))
+        rounds = 0
         while len(pending):
+            rounds += 1
             # Each round, the first of the keys wanting a free slot takes it; the rest move one slot on.
             wanted = slots[pending]
             free = self.keys[wanted] == 0
@@ -207,12 +209,7 @@ class _HashTable:
             placed[winners] = True
             pending = pending[~placed[pending]]
             slots[pending] = (slots[pending] + np.uint64(1)) & self.mask
-        self.probes = int(np.max(self._distance(keys))) + 1 if len(keys) else 1
-
-    def _distance(self, keys: np.ndarray) -> np.ndarray:
-        found = np.flatnonzero(np.isin(self.keys, keys))
-        home = self.keys[found] & self.mask
-        return (found.astype(np.uint64) - home) & self.mask
+        self.probes = max(rounds, 1)  # no key sits further from its home slot than the rounds it took
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Column of each hash, or -1 where it is not in the vocabulary."""

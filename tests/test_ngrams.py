@@ -54,3 +54,17 @@ def test_vocabulary_keeps_the_most_frequent_ngrams():
 def test_invalid_kind_is_refused():
     with pytest.raises(ValueError, match="kind"):
         HashedNgramTfidf("bytes").fit(["a"])
+
+
+def test_hash_table_finds_every_key_and_nothing_else():
+    from moderation.ngrams import _HashTable
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(1, 2**63, size=50_000, dtype=np.int64).astype(np.uint64))
+    # Force crowding: many keys sharing home slots.
+    crowded = np.concatenate([keys, (keys[:2000] & np.uint64(0xFFFF)) + np.uint64(1 << 40)])
+    crowded = np.unique(crowded)
+    table = _HashTable(crowded)
+    assert (table.lookup(crowded) == np.arange(len(crowded))).all()
+    others = np.setdiff1d(rng.integers(1, 2**63, size=20_000, dtype=np.int64).astype(np.uint64), crowded)
+    assert (table.lookup(others) == -1).all()
