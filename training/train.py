@@ -130,6 +130,22 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
     return swapped, np.array(rows).reshape(-1, len(LABELS))
 
 
+def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Generator,
+                  fraction: float) -> tuple[list[Comment], np.ndarray]:
+    """Copies of comments with their context removed, keeping only the off-topic label.
+
+    Comments often arrive without an article or thread; without these copies the model would never have
+    seen that case and would read "no context" as "unrelated to its context".
+    """
+    off_topic = LABELS.index("off_topic")
+    candidates = [i for i, c in enumerate(comments) if (c.article or c.thread or c.parent)
+                  and not np.isnan(labels[i, off_topic])]
+    chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
+    rows = np.full((len(chosen), len(LABELS)), np.nan)
+    rows[:, off_topic] = labels[chosen, off_topic] if len(chosen) else []
+    return [Comment(comments[i].text) for i in chosen], rows
+
+
 def split_by_article(frame: pd.DataFrame, seed: int = 0, test_size: float = 0.15, val_size: float = 0.15):
     """Train, validation and test row indices with no article (or, without one, no comment) on two sides.
 
@@ -205,10 +221,11 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     article_ids = frame["article_id"].tolist()
     swapped, swapped_y = swap_contexts([comments[i] for i in train_rows], y[train_rows],
                                        [article_ids[i] for i in train_rows], rng, swap_fraction)
-    train_comments = [comments[i] for i in train_rows] + swapped
-    train_y = np.vstack([y[train_rows], swapped_y])
-    train_w = np.concatenate([weights[train_rows], np.full(len(swapped), 0.5)])
-    log(f"training on {len(train_rows)} comments (+{len(swapped)} context swaps), "
+    bare, bare_y = drop_contexts([comments[i] for i in train_rows], y[train_rows], rng, swap_fraction)
+    train_comments = [comments[i] for i in train_rows] + swapped + bare
+    train_y = np.vstack([y[train_rows], swapped_y, bare_y])
+    train_w = np.concatenate([weights[train_rows], np.full(len(swapped) + len(bare), 0.5)])
+    log(f"training on {len(train_rows)} comments (+{len(swapped)} context swaps, +{len(bare)} without context), "
         f"validating on {len(val_rows)}, testing on {len(test_rows)}")
     pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C, min_positives=min_positives)
     labels = list(pipeline.named_steps["labels"].labels_)
@@ -227,7 +244,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         "training": {
             "sources": data.sources, "rows": int(len(frame)), "train_rows": int(len(train_rows)),
             "validation_rows": int(len(val_rows)), "test_rows": int(len(test_rows)),
-            "context_swaps": len(swapped), "seed": seed, "split": "by article",
+            "context_swaps": len(swapped), "context_free_copies": len(bare), "seed": seed, "split": "by article",
             "thresholds_chosen_on": "validation" if len(val_rows) else "training rows",
             "label_counts": {label: {"known": int((~np.isnan(y[:, i])).sum()), "positive": int((y[:, i] >= 0.5).sum())}
                              for i, label in enumerate(LABELS)},
