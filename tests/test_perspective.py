@@ -411,3 +411,19 @@ def test_an_oversized_body_answers_in_googles_envelope(app_factory):
     response = app.test_client().post(f"{ANALYZE}?key={key_for(app)}", json=request_for("a" * 2000))
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == 413
+
+
+def test_do_not_store_is_honoured_end_to_end(client, make_key, app):
+    """Analysis requests leave nothing behind: no stored comment, no thread memory, no feedback."""
+    from sqlalchemy import func, select
+
+    from moderation.store.models import Feedback, StoredComment, ThreadEntry
+
+    key = make_key("score")
+    for flag in (True, False):
+        body = {"comment": {"text": "Shut up, you clueless idiot."}, "requestedAttributes": {"TOXICITY": {}},
+                "context": {"entries": [{"text": "Old bridge reopens"}]}, "doNotStore": flag}
+        assert client.post(f"/v1alpha1/comments:analyze?key={key}", json=body).status_code == 200
+    with app.extensions["moderation.store"].session() as session:
+        for table in (StoredComment, ThreadEntry, Feedback):
+            assert session.scalar(select(func.count()).select_from(table)) == 0, table.__tablename__
