@@ -20,7 +20,7 @@ COPY pyproject.toml README.md ./
 COPY moderation ./moderation
 COPY training ./training
 COPY data ./data
-RUN pip install --no-compile '.[postgres]'
+RUN pip install '.[postgres]'
 
 # Train as the service user, so that the model registry in MODERATION_HOME is its own.
 USER moderation

@@ -40,8 +40,15 @@ class JsonFormatter(logging.Formatter):
 
 
 class _TextFormatter(logging.Formatter):
+    """``JSON_LOGS = False``: one plain line, the request id in brackets when there is one."""
+
     def __init__(self):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        return f"{line} [{request_id}]" if request_id else line
 
 
 def request_id_from(value: str | None) -> str:
@@ -78,7 +85,7 @@ def _finish_request(response):
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started is not None else None
     key = g.get("api_key")
-    access_log.info("%s %s %s", request.method, request.path, response.status_code,
+    access_log.info("%s %s %s %s ms", request.method, request.path, response.status_code, duration_ms,
                     extra={"method": request.method, "path": request.path, "status": response.status_code,
                            "duration_ms": duration_ms, "request_id": request_id,
                            "api_key_id": key.id if key is not None else None})

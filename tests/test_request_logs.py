@@ -69,3 +69,13 @@ def test_json_formatter_keeps_tracebacks_on_one_line():
     line = JsonFormatter().format(record)
     assert "\n" not in line
     assert "ValueError: boom" in json.loads(line)["exception"]
+
+
+def test_plain_text_lines_when_json_logs_are_off():
+    from moderation.logging import _TextFormatter
+
+    record = logging.getLogger("moderation.access").makeRecord(
+        "moderation.access", logging.INFO, __file__, 1, "%s %s %s %s ms", ("GET", "/healthz", 200, 0.4), None,
+        extra={"request_id": "r-1"})
+    line = _TextFormatter().format(record)
+    assert line.endswith("moderation.access: GET /healthz 200 0.4 ms [r-1]")

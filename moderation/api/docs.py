@@ -6,8 +6,10 @@ elsewhere, so it works on a machine with no internet access.
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template
+from markupsafe import Markup, escape
 
 from ..openapi import build_document
 
@@ -21,6 +23,12 @@ def document() -> dict:
     if cached is None:
         cached = current_app.extensions["moderation.openapi"] = build_document(current_app)
     return cached
+
+
+def paragraphs(text: str) -> list[Markup]:
+    """Description text as escaped paragraphs, with `backticked` words as code."""
+    return [Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(paragraph))))
+            for paragraph in text.split("\n\n") if paragraph.strip()]
 
 
 def _ref_name(reference: str) -> str:
@@ -82,31 +90,34 @@ def _response_rows(responses: dict, components: dict) -> list[dict]:
     return rows
 
 
+def _operation_row(path: str, method: str, operation: dict, components: dict) -> dict:
+    body = operation.get("requestBody", {}).get("content", {})
+    return {
+        "id": operation["operationId"], "method": method.upper(), "path": path,
+        "summary": operation.get("summary", ""), "description": paragraphs(operation.get("description", "")),
+        "security": " or ".join(name for requirement in operation.get("security", []) for name in requirement),
+        "parameters": [{"name": p["name"], "in": p["in"], "type": type_label(p["schema"]),
+                        "constraints": _constraints(p["schema"])} for p in operation.get("parameters", [])],
+        "body": [(media, type_label(entry["schema"]), _link(entry["schema"])) for media, entry in body.items()],
+        "responses": _response_rows(operation["responses"], components),
+    }
+
+
 def page_model(spec: dict) -> dict:
     """What the docs page shows: operations grouped by tag, then every schema's fields."""
     components = spec["components"]
     groups: dict[str, list[dict]] = {tag["name"]: [] for tag in spec.get("tags", [])}
     for path, item in spec["paths"].items():
         for method in sorted(item, key=_METHOD_ORDER.index):
-            operation = item[method]
-            body = operation.get("requestBody", {}).get("content", {})
-            groups.setdefault(operation["tags"][0], []).append({
-                "id": operation["operationId"], "method": method.upper(), "path": path,
-                "summary": operation.get("summary", ""), "description": operation.get("description", ""),
-                "security": " or ".join(name for requirement in operation.get("security", [])
-                                        for name in requirement),
-                "parameters": [{"name": p["name"], "in": p["in"], "type": type_label(p["schema"]),
-                                "constraints": _constraints(p["schema"])} for p in operation.get("parameters", [])],
-                "body": [(media, type_label(entry["schema"]), _link(entry["schema"])) for media, entry in body.items()],
-                "responses": _response_rows(operation["responses"], components),
-            })
-    schemas = [{"name": name, "type": type_label({k: v for k, v in schema.items() if k != "title"})
-                if "properties" not in schema else "object",
+            groups.setdefault(item[method]["tags"][0], []).append(
+                _operation_row(path, method, item[method], components))
+    schemas = [{"name": name, "type": "object" if "properties" in schema else type_label(schema),
                 "description": schema.get("description", ""), "fields": _fields(schema),
                 "json": json.dumps(schema, indent=2, ensure_ascii=False)}
                for name, schema in sorted(components["schemas"].items())]
-    return {"info": spec["info"], "groups": {tag: ops for tag, ops in groups.items() if ops},
-            "schemas": schemas, "schemes": components["securitySchemes"], "openapi": spec["openapi"]}
+    return {"info": spec["info"], "description": paragraphs(spec["info"].get("description", "")),
+            "groups": {tag: ops for tag, ops in groups.items() if ops}, "schemas": schemas,
+            "schemes": components["securitySchemes"], "openapi": spec["openapi"]}
 
 
 @bp.get("/openapi.json")

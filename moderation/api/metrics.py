@@ -7,6 +7,7 @@ the sum over all workers. Without it, each process reports its own values.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter as Tally
@@ -36,6 +37,8 @@ class Metrics:
 
     def __init__(self):
         self.multiprocess = multiprocess_mode()
+        if self.multiprocess:  # e.g. `moderation serve` with the variable set: the files need their directory
+            os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
         # In multiprocess mode the values live in files that a MultiProcessCollector reads back, so the
         # metrics themselves join no registry (they would be reported twice).
         own = None if self.multiprocess else CollectorRegistry()

@@ -1,0 +1,1 @@
+"""Benchmarks of the moderation model: held-out quality, speed, and functional tests, each against a peer."""
