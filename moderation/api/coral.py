@@ -12,7 +12,7 @@ import hmac
 import re
 from html.parser import HTMLParser
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import g, Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problem
@@ -159,6 +159,7 @@ def moderate():
     incoming = Incoming(id=comment_id(coral), text=text, article_id=coral.story.id if coral.story else None,
                         parent_id=coral.comment.parent_id)
     _, (outcome,) = current_app.extensions["moderation.service"].moderate([incoming], explain=False)
+    g.moderation_outcomes = [outcome]  # counted by the metrics hook
     answer = coral_answer(outcome.result.decision, current_app.config["CORAL_REJECT_STATUS"])
     return ("", 204) if answer is None else jsonify(answer)
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+MIGRATION_LOCK_KEY = 0x6D6F6465  # any fixed number; PostgreSQL advisory locks are keyed by integers
 
 
 class StoreUnavailable(Exception):
@@ -29,7 +30,7 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        options = {"pool_pre_ping": True}
+        options = {"pool_pre_ping": not url.startswith("sqlite")}  # a local file needs no liveness ping
         if url.startswith("sqlite"):
             if ":///" in url and not url.endswith(":memory:"):
                 Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
@@ -66,15 +67,33 @@ class Store:
             return False
 
     def upgrade(self) -> None:
-        """Apply every pending migration."""
+        """Apply every pending migration, one process at a time (workers starting together must not race)."""
         from alembic import command
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        with self._migration_lock(), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    @contextmanager
+    def _migration_lock(self):
+        """An exclusive file lock beside a SQLite database; PostgreSQL uses an advisory lock instead."""
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()
