@@ -95,5 +95,12 @@ class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
         """Probability of each label (columns in ``labels_`` order)."""
         return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
 
+    def predict_proba_text(self, X_text) -> np.ndarray:
+        """Probabilities from the text block alone: exact for ``text_only`` labels, NaN for the others."""
+        width = X_text.shape[1]
+        proba = 1.0 / (1.0 + np.exp(-(np.asarray(X_text @ self.coef_[:width]) + self.intercept_)))
+        proba[:, [label not in self.text_only for label in self.labels_]] = np.nan
+        return proba
+
     def predict(self, X) -> np.ndarray:
         return (self.predict_proba(X) >= 0.5).astype(int)

@@ -73,6 +73,14 @@ class Scorer:
             self._explain(comments, probabilities, results)
         return results
 
+    def _predict_variants(self, variants: list[Comment], labels: set[str]) -> np.ndarray:
+        """Probabilities of occluded variants; labels that read only the text skip the context features."""
+        features, classifier = self.pipeline[0], self.pipeline[-1]
+        text_only = set(getattr(classifier, "text_only", ()))
+        if labels <= text_only and hasattr(features, "text_features") and hasattr(classifier, "predict_proba_text"):
+            return classifier.predict_proba_text(features.text_features([v.text for v in variants]))
+        return self.predict(variants)
+
     def _explain(self, comments, probabilities, results) -> None:
         """Occlusion: a span's score is how much the label's probability drops when its words are removed."""
         variants, owners = [], []
@@ -85,7 +93,7 @@ class Scorer:
                 owners.append((i, begin, end))
         if not variants:
             return
-        occluded = self.predict(variants)
+        occluded = self._predict_variants(variants, {label for r in results for label in r.decision.flags})
         for (i, begin, end), row in zip(owners, occluded):
             for label in results[i].decision.flags:
                 j = self.labels.index(label)

@@ -14,8 +14,9 @@ from .policy import APPROVE, unsupported_language
 from .review import queue
 from .scoring import Result, Scorer
 from .serving import ModelHolder
-from .store import Store, StoreUnavailable
 from . import threads
+from .store import Store, StoreUnavailable
+from .store.models import Article
 
 log = logging.getLogger(__name__)
 NONE, HELD, ALL = "none", "held", "all"
@@ -65,15 +66,16 @@ class Moderation:
 
         ``store`` says which comments to keep for review: ``"held"`` (review and reject), ``"all"`` or
         ``"none"``. A comment stored earlier under the same id is answered from the store, never duplicated;
-        when a comment must be stored and the store is down, nothing is acknowledged (503).
+        when a comment must be stored and the store is down, nothing is acknowledged (503). All reads happen
+        in one transaction before scoring and all writes in one after it.
         """
         scorer = scorer or self.scorer()
-        stored = self._already_stored(incoming) if store != NONE else {}
-        contexts = self._contexts(incoming)
+        known = self._read(incoming, check_stored=store != NONE)
+        contexts = self._contexts(incoming, known)
         outcomes: list[Outcome | None] = [None] * len(incoming)
         to_score, comments, policies = [], [], []
         for i, (item, comment) in enumerate(zip(incoming, contexts)):
-            previous = stored.get(str(item.id))
+            previous = known.stored.get(str(item.id))
             if previous is not None:
                 outcomes[i] = Outcome(item.id, Result.from_dict(queue.stored_result(previous)), previous.language,
                                       stored=True, model_version=previous.model_version)
@@ -90,82 +92,79 @@ class Moderation:
             outcomes[i] = Outcome(incoming[i].id, result, context={
                 "article": c.article is not None, "thread": len(c.thread), "parent": c.parent is not None})
         fresh = [(item, outcome) for item, outcome in zip(incoming, outcomes) if not outcome.stored]
-        if store != NONE:
-            self._store([(i, o) for i, o in fresh if store == ALL or o.result.decision.decision != APPROVE],
-                        scorer.version)
-        if remember:
-            self._remember([item for item, _ in fresh])
+        keep = [(i, o) for i, o in fresh if store == ALL or (store == HELD and o.result.decision.decision != APPROVE)]
+        self._write([queue.ToStore(str(item.id), item.text, item.article_id, item.parent_id, item.author_id,
+                                   outcome.result.as_dict(), outcome.language, scorer.version)
+                     for item, outcome in keep],
+                    [(str(i.article_id), str(i.id), i.text) for i, _ in fresh if i.article_id is not None]
+                    if remember else [])
         return scorer.version, outcomes
 
-    def _already_stored(self, incoming: list[Incoming]) -> dict:
+    def _read(self, incoming: list[Incoming], check_stored: bool) -> "_Known":
+        """Stored comments, articles, threads and parents the batch refers to, in one transaction."""
+        known = _Known()
+        article_ids = sorted({str(i.article_id) for i in incoming if i.article_id is not None})
+        in_batch = {str(i.id) for i in incoming}
+        parent_ids = sorted({str(i.parent_id) for i in incoming if i.parent_id is not None} - in_batch)
         try:
-            return queue.existing(self.store, [str(item.id) for item in incoming])
+            with self.store.session() as session:
+                if check_stored:
+                    known.stored = queue.existing_in(session, [str(i.id) for i in incoming])
+                for article_id in article_ids:
+                    record = session.get(Article, article_id)
+                    if record is not None:
+                        known.articles[article_id] = (article_text(record.title, record.body), record.policy)
+                    known.threads[article_id] = threads.recent_in(session, article_id, self.thread_memory)
+                known.parents = threads.parent_texts_in(session, parent_ids)
         except StoreUnavailable as error:
-            log.warning("store unavailable while checking for retried comments: %s", error)
-            return {}
+            log.warning("store unavailable, scoring without stored context: %s", error)
+            return _Known()
+        return known
 
-    def _store(self, pairs: list[tuple[Incoming, Outcome]], version: str) -> None:
-        items = [queue.ToStore(str(item.id), item.text, item.article_id, item.parent_id, item.author_id,
-                               outcome.result.as_dict(), outcome.language, version) for item, outcome in pairs]
-        try:
-            queue.save(self.store, items)
-        except StoreUnavailable as error:
-            log.error("store unavailable: %d comments that must be kept were not acknowledged: %s", len(items), error)
-            raise Unavailable("The review store is unreachable, so held comments cannot be kept; nothing was "
-                              "acknowledged. Retry shortly.", headers={"Retry-After": "5"}) from None
-
-    def _contexts(self, incoming: list[Incoming]) -> list[Comment]:
+    def _contexts(self, incoming: list[Incoming], known: "_Known") -> list[Comment]:
         """Each comment's article text, parent text and earlier thread (earlier ones in the batch included)."""
-        articles: dict[str, tuple[str | None, dict | None]] = {}
-        thread_cache: dict[str, list[tuple[str, str]]] = {}
+        thread_so_far = {article_id: list(entries) for article_id, entries in known.threads.items()}
         texts_by_id = {str(item.id): item.text for item in incoming}
         comments = []
         for item in incoming:
-            article, policy = item.article, item.article_policy
-            thread: list[tuple[str, str]] = []
+            article, thread = item.article, []
             if item.article_id is not None:
                 key = str(item.article_id)
-                if key not in articles:
-                    articles[key] = self._stored_article(key)
-                    thread_cache[key] = self._stored_thread(key)
-                stored_text, stored_policy = articles[key]
+                stored_text, stored_policy = known.articles.get(key, (None, None))
                 article = article or stored_text
-                item.article_policy = policy = policy if policy is not None else stored_policy
-                thread = thread_cache[key]
+                if item.article_policy is None:
+                    item.article_policy = stored_policy
+                thread = thread_so_far.setdefault(key, [])
             parent = None
             if item.parent_id is not None:
-                parent = texts_by_id.get(str(item.parent_id)) or self._stored_parent(str(item.parent_id))
+                parent = texts_by_id.get(str(item.parent_id)) or known.parents.get(str(item.parent_id))
             comments.append(Comment(item.text, article, tuple(t for _, t in thread[-self.thread_memory:]), parent))
             if item.article_id is not None:
-                thread_cache[str(item.article_id)] = thread + [(str(item.id), item.text)]
+                thread.append((str(item.id), item.text))
         return comments
 
-    def _stored_article(self, article_id: str) -> tuple[str | None, dict | None]:
+    def _write(self, to_store: list[queue.ToStore], to_remember: list[tuple[str, str, str]]) -> None:
+        """Keep held comments and remember the thread, in one transaction; only keeping them is mandatory."""
+        if not to_store and not to_remember:
+            return
         try:
-            record = threads.article_record(self.store, article_id)
+            with self.store.session() as session:
+                queue.save_in(session, to_store)
+                threads.remember_in(session, to_remember, self.thread_memory)
         except StoreUnavailable as error:
-            log.warning("store unavailable, scoring without the article: %s", error)
-            return None, None
-        if record is None:
-            return None, None
-        return article_text(record.title, record.body), record.policy
+            if to_store:
+                log.error("store unavailable: %d comments that must be kept were not acknowledged: %s",
+                          len(to_store), error)
+                raise Unavailable("The review store is unreachable, so held comments cannot be kept; nothing "
+                                  "was acknowledged. Retry shortly.", headers={"Retry-After": "5"}) from None
+            log.warning("store unavailable, %d comments not remembered as thread context: %s", len(to_remember), error)
 
-    def _stored_thread(self, article_id: str) -> list[tuple[str, str]]:
-        try:
-            return threads.recent(self.store, article_id, self.thread_memory)
-        except StoreUnavailable as error:
-            log.warning("store unavailable, scoring without the thread: %s", error)
-            return []
 
-    def _stored_parent(self, comment_id: str) -> str | None:
-        try:
-            return threads.parent_text(self.store, comment_id)
-        except StoreUnavailable:
-            return None
+@dataclass
+class _Known:
+    """What the store knew about a batch before scoring it."""
 
-    def _remember(self, incoming: list[Incoming]) -> None:
-        entries = [(str(i.article_id), str(i.id), i.text) for i in incoming if i.article_id is not None]
-        try:
-            threads.remember(self.store, entries, self.thread_memory)
-        except StoreUnavailable as error:
-            log.warning("store unavailable, %d comments not remembered as thread context: %s", len(entries), error)
+    stored: dict = field(default_factory=dict)
+    articles: dict = field(default_factory=dict)  # article id -> (text, policy)
+    threads: dict = field(default_factory=dict)  # article id -> [(comment id, text)]
+    parents: dict = field(default_factory=dict)  # comment id -> text

@@ -1,7 +1,11 @@
-"""Thread memory: the most recent comments on each article, kept as context for scoring the next ones."""
+"""Thread memory: the most recent comments on each article, kept as context for scoring the next ones.
+
+Functions take an open session, so one request reads all its context in one transaction.
+"""
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from .store import Store
 from .store.models import Article, ThreadEntry
@@ -14,34 +18,40 @@ def article_record(store: Store, article_id: str) -> Article | None:
         return session.get(Article, article_id)
 
 
-def recent(store: Store, article_id: str, limit: int) -> list[tuple[str, str]]:
+def recent_in(session: Session, article_id: str, limit: int) -> list[tuple[str, str]]:
     """(comment id, text) of the last ``limit`` remembered comments on an article, oldest first."""
-    with store.session() as session:
-        rows = session.execute(select(ThreadEntry.comment_id, ThreadEntry.text)
-                               .where(ThreadEntry.article_id == article_id)
-                               .order_by(ThreadEntry.id.desc()).limit(limit)).all()
+    rows = session.execute(select(ThreadEntry.comment_id, ThreadEntry.text)
+                           .where(ThreadEntry.article_id == article_id)
+                           .order_by(ThreadEntry.id.desc()).limit(limit)).all()
     return [(r.comment_id, r.text) for r in reversed(rows)]
 
 
-def parent_text(store: Store, comment_id: str) -> str | None:
+def recent(store: Store, article_id: str, limit: int) -> list[tuple[str, str]]:
     with store.session() as session:
-        return session.scalars(select(ThreadEntry.text).where(ThreadEntry.comment_id == comment_id)
-                               .order_by(ThreadEntry.id.desc()).limit(1)).first()
+        return recent_in(session, article_id, limit)
 
 
-def remember(store: Store, entries: list[tuple[str, str, str]], keep: int) -> None:
-    """Add (article id, comment id, text) entries and trim each touched article to its last ``keep``."""
+def parent_texts_in(session: Session, comment_ids: list[str]) -> dict[str, str]:
+    """Texts of remembered comments by id (the latest entry where an id was remembered twice)."""
+    if not comment_ids:
+        return {}
+    rows = session.execute(select(ThreadEntry.comment_id, ThreadEntry.text)
+                           .where(ThreadEntry.comment_id.in_(comment_ids)).order_by(ThreadEntry.id)).all()
+    return {r.comment_id: r.text for r in rows}
+
+
+def remember_in(session: Session, entries: list[tuple[str, str, str]], keep: int) -> None:
+    """Add (article id, comment id, text) entries and trim touched articles to their last ``keep``."""
     if not entries:
         return
-    with store.session() as session:
-        rows = [ThreadEntry(article_id=a, comment_id=c, text=t) for a, c, t in entries]
-        session.add_all(rows)
-        session.flush()
-        # Trimming costs two queries, so do it on about one insert in TRIM_EVERY; articles stay under 2 * keep.
-        for article_id in {row.article_id for row in rows if row.id % TRIM_EVERY == 0}:
-            count = session.scalar(select(func.count()).where(ThreadEntry.article_id == article_id))
-            if count > 2 * keep:
-                cutoff = session.scalar(select(ThreadEntry.id).where(ThreadEntry.article_id == article_id)
-                                        .order_by(ThreadEntry.id.desc()).offset(keep).limit(1))
-                session.execute(delete(ThreadEntry).where(ThreadEntry.article_id == article_id,
-                                                          ThreadEntry.id <= cutoff))
+    rows = [ThreadEntry(article_id=a, comment_id=c, text=t) for a, c, t in entries]
+    session.add_all(rows)
+    session.flush()
+    # Trimming costs two queries, so do it on about one insert in TRIM_EVERY; articles stay under 2 * keep.
+    for article_id in {row.article_id for row in rows if row.id % TRIM_EVERY == 0}:
+        count = session.scalar(select(func.count()).where(ThreadEntry.article_id == article_id))
+        if count > 2 * keep:
+            cutoff = session.scalar(select(ThreadEntry.id).where(ThreadEntry.article_id == article_id)
+                                    .order_by(ThreadEntry.id.desc()).offset(keep).limit(1))
+            session.execute(delete(ThreadEntry).where(ThreadEntry.article_id == article_id,
+                                                      ThreadEntry.id <= cutoff))

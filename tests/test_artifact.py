@@ -88,3 +88,13 @@ def test_rollback_without_history_and_no_current(tmp_path):
         registry.rollback()
     with pytest.raises(ArtifactError, match="invalid model version"):
         registry.path("../etc")
+
+
+def test_text_only_occlusion_matches_the_full_pipeline(tiny_registry):
+    scorer = Scorer(tiny_registry.load_current())
+    comments = [Comment("You are a pathetic idiot", "Bridge reopens", ("nice bridge",)), Comment("Glad it reopened")]
+    full = scorer.predict(comments)
+    fast = scorer._predict_variants(comments, {"toxic", "insult"})
+    for label in ("toxic", "insult"):
+        j = scorer.labels.index(label)
+        assert fast[:, j] == pytest.approx(full[:, j], rel=1e-5)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from ..policy import APPROVE, REJECT, REVIEW
 from ..store import Store
@@ -59,21 +60,26 @@ class ToStore:
     model_version: str
 
 
-def _insert(store: Store):
-    return (postgresql.insert if store.engine.dialect.name == "postgresql" else sqlite.insert)(StoredComment)
-
-
-def existing(store: Store, client_ids: list[str]) -> dict[str, StoredComment]:
+def existing_in(session: Session, client_ids: list[str]) -> dict[str, StoredComment]:
     """Stored comments among ``client_ids``, by client id (what makes a retried request idempotent)."""
     if not client_ids:
         return {}
+    rows = session.scalars(select(StoredComment).where(StoredComment.client_id.in_(client_ids))).all()
+    return {row.client_id: row for row in rows}
+
+
+def existing(store: Store, client_ids: list[str]) -> dict[str, StoredComment]:
     with store.session() as session:
-        rows = session.scalars(select(StoredComment).where(StoredComment.client_id.in_(client_ids))).all()
-        return {row.client_id: row for row in rows}
+        return existing_in(session, client_ids)
 
 
 def save(store: Store, items: list[ToStore]) -> None:
     """Insert comments, ignoring any whose client id is already stored; all or nothing."""
+    with store.session() as session:
+        save_in(session, items)
+
+
+def save_in(session: Session, items: list[ToStore]) -> None:
     if not items:
         return
     rows = [{
@@ -83,8 +89,8 @@ def save(store: Store, items: list[ToStore]) -> None:
         "model_version": item.model_version, "automatic_decision": item.result["decision"],
         "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": utcnow(),
     } for item in items]
-    with store.session() as session:
-        session.execute(_insert(store).values(rows).on_conflict_do_nothing(index_elements=["client_id"]))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(StoredComment).values(rows).on_conflict_do_nothing(index_elements=["client_id"]))
 
 
 def stored_result(comment: StoredComment) -> dict:
