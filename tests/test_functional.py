@@ -20,14 +20,14 @@ from benchmarks.functional_cases import CAPABILITIES, Case  # noqa: E402
 
 FLOORS = {
     "identity terms (neutral, positive)": 0.66,
-    "counter-speech and reported abuse": 0.58,
+    "counter-speech and reported abuse": 0.54,
     "negation": 0.58,
     "sharp civil disagreement": 0.62,
     "obfuscated abuse": 0.83,
     "threats (direct and veiled)": 0.30,
     "insults without profanity": 0.70,
-    "profanity that is not an attack": 0.82,
-    "off-topic drift": 0.90,
+    "profanity that is not an attack": 0.86,
+    "off-topic drift": 0.86,
 }
 THRESHOLDS = {label: {"flag": 0.5, "review": 0.3, "reject": 0.9} for label in ("toxic", "insult", "off_topic")}
 
