@@ -130,3 +130,23 @@ def test_import_converts_a_corpus_to_the_schema(run, tmp_path):
     out, _ = run("import", "--format", "jigsaw", str(source))
     rows = [json.loads(line) for line in out.splitlines()]
     assert rows[1]["insult"] == 1 and rows[1]["off_topic"] is None and rows[0]["text"] == "what a lovely park"
+
+
+def test_evaluate_writes_json_and_html_reports(run, tiny_registry, tiny_corpus, tmp_path):
+    comments, articles = tiny_corpus
+    report_dir = tmp_path / "report"
+    out, _ = run("evaluate", "--model", str(tiny_registry.root), "--data", str(comments), "--articles", str(articles),
+                 "--report", str(report_dir))
+    assert "ROC-AUC" in out and "report.html" in out
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["model_version"] == tiny_registry.current() and report["rows"] == 18
+    assert set(report["metrics"]) == LABELS
+    for entry in report["metrics"].values():
+        assert 0.5 <= entry["roc_auc"] <= 1.0 and set(entry["at"]) == {"flag", "review", "reject"}
+    page = (report_dir / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "<table>" in page
+
+
+def test_evaluate_errors_name_the_file(run, tiny_registry, tmp_path):
+    _, err = run("evaluate", "--model", str(tiny_registry.root), "--data", str(tmp_path / "none.jsonl"), expect=2)
+    assert "none.jsonl" in err
