@@ -19,11 +19,17 @@ $(VENV)/.installed: pyproject.toml
 model: install
 	@test -s "$(MODERATION_HOME)/models/CURRENT" || $(BIN)/moderation train
 
-# Start the service on the embedded default (SQLite in ./instance, the default model) with a local API key.
+# Start the service on the embedded default (SQLite in ./instance, the default model) with a local API key,
+# under gunicorn with the production settings (MODERATION_WORKERS, MODERATION_THREADS; PORT, default 8000).
 run: model
 	@test -s "$(MODERATION_HOME)/dev-api-key" || $(BIN)/moderation keys create --name local-dev \
 		--scopes score,review,admin > "$(MODERATION_HOME)/dev-api-key"
-	$(BIN)/moderation serve --port $${PORT:-8000} --key-file "$(MODERATION_HOME)/dev-api-key"
+	@echo "Service on http://127.0.0.1:$${PORT:-8000} (API docs /docs, review UI /review, metrics /metrics)."
+	@echo "A local API key is in $(MODERATION_HOME)/dev-api-key. Try:"
+	@echo "  curl -s http://127.0.0.1:$${PORT:-8000}/v1/moderate -H \"Authorization: Bearer $$(cat $(MODERATION_HOME)/dev-api-key)\" \\"
+	@echo "       -H 'Content-Type: application/json' -d '{\"comment\": {\"id\": \"1\", \"text\": \"You are a clown.\"}}'"
+	@echo "Moderators: $(BIN)/moderation users create NAME, then log in at /review."
+	MODERATION_BIND=127.0.0.1:$${PORT:-8000} $(BIN)/gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'
 
 # The review UI's browser tests drive Debian's Chromium; install it only when missing.
 .PHONY: browser
