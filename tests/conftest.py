@@ -170,3 +170,19 @@ def database_url(request, tmp_path):
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def two_versions(tiny_registry, tmp_path):
+    """A fresh registry holding the tiny model (promoted) and a second saved copy of it: (registry, first, second)."""
+    import shutil
+
+    from moderation.artifact import load
+
+    registry = Registry(tmp_path / "two-versions")
+    first = tiny_registry.current()
+    shutil.copytree(tiny_registry.path(first), registry.path(first))
+    registry.promote(first)
+    artifact = load(registry.path(first))
+    second = registry.save(artifact.pipeline, {k: v for k, v in artifact.metadata.items() if k != "version"}).name
+    return registry, first, second

@@ -1,18 +1,10 @@
 """Promote and rollback switch running workers to the new model without failing in-flight requests."""
-import shutil
 import threading
 import time
 
-from moderation.artifact import Registry, load
 
-
-def test_promote_switches_model_under_concurrent_requests(app_factory, tiny_registry, tmp_path, make_key):
-    registry = Registry(tmp_path / "models")
-    first = tiny_registry.current()
-    shutil.copytree(tiny_registry.path(first), registry.path(first))
-    registry.promote(first)
-    artifact = load(registry.path(first))
-    second = registry.save(artifact.pipeline, {k: v for k, v in artifact.metadata.items() if k != "version"}).name
+def test_promote_switches_model_under_concurrent_requests(app_factory, two_versions):
+    registry, first, second = two_versions
 
     app = app_factory(MODELS_DIR=str(registry.root), MODEL_POLL_SECONDS=0.05)
     from moderation import keys
@@ -53,13 +45,8 @@ def test_promote_switches_model_under_concurrent_requests(app_factory, tiny_regi
     assert app.extensions["moderation.model"].scorer.version == first
 
 
-def test_tampered_version_is_not_served(app_factory, tiny_registry, tmp_path):
-    registry = Registry(tmp_path / "models")
-    first = tiny_registry.current()
-    shutil.copytree(tiny_registry.path(first), registry.path(first))
-    registry.promote(first)
-    artifact = load(registry.path(first))
-    second = registry.save(artifact.pipeline, {k: v for k, v in artifact.metadata.items() if k != "version"}).name
+def test_tampered_version_is_not_served(app_factory, two_versions):
+    registry, first, second = two_versions
     registry.promote(second)
     with open(registry.path(second) / "model.joblib", "ab") as handle:
         handle.write(b"tampered")

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from moderation.artifact import Registry, load
 
 
 def scrape(client) -> dict[tuple[str, tuple], float]:
@@ -77,13 +75,8 @@ def test_unknown_paths_and_methods_do_not_make_new_series(client):
                  status="405") == 1
 
 
-def test_model_version_and_reloads(app_factory, tiny_registry, tmp_path):
-    registry = Registry(tmp_path / "models")
-    first = tiny_registry.current()
-    shutil.copytree(tiny_registry.path(first), registry.path(first))
-    registry.promote(first)
-    artifact = load(registry.path(first))
-    second = registry.save(artifact.pipeline, {k: v for k, v in artifact.metadata.items() if k != "version"}).name
+def test_model_version_and_reloads(app_factory, two_versions):
+    registry, first, second = two_versions
     app = app_factory(MODELS_DIR=str(registry.root))
     client = app.test_client()
 

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, initialize
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.stateful.state_machine import StepInput
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
+from moderation import keys
 from moderation.openapi import OPERATIONS, openapi_path
+from moderation.store.models import Base
 
 UNDOCUMENTED = {"HEAD", "OPTIONS"}
 # No 5xx, and every response's status, media type, headers and body as documented.
@@ -18,6 +24,19 @@ CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conform
                response_schema_conformance]
 # Examples per operation: bounded so that the whole run stays well under a minute.
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 15}
+# The state machine follows the document's own links (none inferred) with valid requests; the operations
+# above already get invalid ones.
+STATEFUL = {"phases": {"stateful": {"inference": {"algorithms": []}, "generation": {"mode": "positive"}}}}
+# Links whose source found or made the very resource they name: following one must not get a 404.
+SAME_RESOURCE = {("PUT /v1/articles/{article_id}", "GET /v1/articles/{article_id}"),
+                 ("POST /v1/comments/{comment_id}/decision", "GET /v1/comments/{comment_id}")}
+# Scenarios per workflow and steps per scenario: bounded so that both workflows take well under a minute.
+STATEFUL_SETTINGS = settings(max_examples=30, stateful_step_count=6, deadline=None, derandomize=True, database=None,
+                             phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+VALID_COMMENTS = st.fixed_dictionaries({
+    "id": st.integers(min_value=0) | st.text(min_size=1, max_size=40),
+    "text": st.sampled_from(["Great news, the detour added twenty minutes to my drive.",
+                             "You are an idiot if you think that bridge is safe."])})
 
 
 @pytest.fixture
@@ -80,6 +99,36 @@ def test_docs_page_lists_every_operation_without_fetching_anything(client, docum
     assert 'href="#schema-ModerateRequest"' in page
 
 
+def _links(document) -> dict[tuple[str, str], list[dict]]:
+    """Every link, by (source, target) operation label such as ``PUT /v1/articles/{article_id}``."""
+    labels = {operation["operationId"]: f"{method.upper()} {path}"
+              for path, item in document["paths"].items() for method, operation in item.items()}
+    links: dict[tuple[str, str], list[dict]] = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for response in operation["responses"].values():
+                for link in response.get("links", {}).values():
+                    links.setdefault((f"{method.upper()} {path}", labels[link["operationId"]]), []).append(link)
+    return links
+
+
+def test_links_chain_articles_and_moderated_comments(document):
+    links = _links(document)
+    assert links[("PUT /v1/articles/{article_id}", "GET /v1/articles/{article_id}")] == 2 * [{
+        "operationId": "articles_get_article_get", "parameters": {"article_id": "$response.body#/id"},
+        "description": "The article as stored."}]  # from 200 (replaced) and 201 (created)
+    for target in ("GET /v1/comments/{comment_id}", "POST /v1/comments/{comment_id}/decision"):
+        [link] = links[("POST /v1/moderate", target)]
+        assert link["parameters"] == {"comment_id": "$response.body#/results/0/id"}
+
+
+def test_links_fill_exactly_the_path_parameters_of_their_target(document):
+    for (_, target), links in _links(document).items():
+        method, path = target.split(" ")
+        names = {p["name"] for p in document["paths"][path][method.lower()].get("parameters", []) if p["in"] == "path"}
+        assert all(set(link["parameters"]) == names for link in links), target
+
+
 @pytest.fixture
 def admin_key(make_key):
     return make_key("score", "review", "admin", name="schemathesis")
@@ -107,3 +156,77 @@ def test_service_keeps_to_its_document(app, admin_key, rule, method, mode):
         case.call_and_validate(headers={"Authorization": f"Bearer {admin_key}"}, checks=CONFORMANCE)
 
     keeps_to_document()
+
+
+def _empty_store_but_keys(app) -> None:
+    """Delete everything but API keys and users: each scenario starts from the same state, as Hypothesis needs."""
+    with app.extensions["moderation.store"].session() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in ("api_keys", "users"):
+                session.execute(table.delete())
+
+
+@pytest.fixture
+def storing_app(app_factory):
+    """An app that keeps every comment it moderates, so that links from POST /v1/moderate lead somewhere."""
+    return app_factory(STORE_COMMENTS="all")
+
+
+def _workflow(app, tags: list[str]) -> tuple[type, set, set]:
+    """A state machine over the links between the operations tagged ``tags``, the links it follows, and all of them.
+
+    Every call carries a valid key; every response must keep to the document; a link whose source found or made
+    the resource must find it.
+    """
+    key, _ = keys.create(app.extensions["moderation.store"], "schemathesis", ("score", "review", "admin"))
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app, config=SchemathesisConfig.from_dict(STATEFUL))
+    document = app.test_client().get("/openapi.json").get_json()
+    operations = {f"{method.upper()} {path}" for path, item in document["paths"].items()
+                  for method, operation in item.items() if set(operation["tags"]) & set(tags)}
+    followed: set[tuple[str, str]] = set()
+
+    class Workflow(schema.include(tag=tags).as_state_machine()):
+        def setup(self):
+            _empty_store_but_keys(app)
+            self.outputs = {}
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {key}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CONFORMANCE, transport_kwargs=kwargs or None,
+                                   recorder=self.recorder)
+
+        def step(self, input):
+            output = self.outputs[input.case.id] = super().step(input)
+            if input.transition is not None and input.is_applied:
+                source = self.outputs[input.transition.parent_id]
+                pair = (source.case.operation.label, input.case.operation.label)
+                followed.add(pair)
+                assert pair not in SAME_RESOURCE or output.response.status_code != 404, \
+                    f"{pair[1]} did not find what {pair[0]} answered {source.response.status_code} for"
+            return output
+
+    return Workflow, followed, {pair for pair in _links(document) if set(pair) <= operations}
+
+
+def test_article_links_keep_to_the_document(storing_app):
+    workflow, followed, links = _workflow(storing_app, ["articles"])
+    workflow.run(settings=STATEFUL_SETTINGS)
+    assert links and followed == links, f"links never followed: {sorted(links - followed)}"
+
+
+def test_comment_links_keep_to_the_document(storing_app):
+    workflow, followed, links = _workflow(storing_app, ["moderation", "comments"])
+    moderate = workflow.schema["/v1/moderate"]["POST"]
+
+    class Seeded(workflow):
+        # Generated moderation bodies are mostly refused (the document allows `{}`): start from a valid one.
+        @initialize(target=Bundle("seeds"), comment=VALID_COMMENTS)
+        def moderate_a_valid_comment(self, comment):
+            case = moderate.Case(body={"comment": comment})
+            self.recorder.record_case(case=case)
+            return self.step(StepInput.initial(case))
+
+    Seeded.run(settings=STATEFUL_SETTINGS)
+    assert links and followed == links, f"links never followed: {sorted(links - followed)}"
