@@ -6,7 +6,6 @@ import re
 from prometheus_client.parser import text_string_to_metric_families
 
 
-
 def scrape(client) -> dict[tuple[str, tuple], float]:
     """Every sample of ``/metrics`` as {(name, sorted labels): value}."""
     response = client.get("/metrics")
