@@ -2,8 +2,8 @@
 
 Built from the app's own URL map, so it lists exactly the routes that are registered; request bodies of the
 v1 API come from the pydantic models in :mod:`moderation.api.schemas`, responses and the Perspective and Coral
-wire formats are written out here. A route without an entry in ``OPERATIONS`` is left out, and the test
-suite fails on it.
+wire formats are written out here, as are the links that let a client chain calls (an article just put, a
+comment just moderated). A route without an entry in ``OPERATIONS`` is left out, and the test suite fails on it.
 """
 from __future__ import annotations
 
@@ -284,6 +284,15 @@ def _with_request_id(response: dict) -> dict:
     return {**response, "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}}}
 
 
+def _link(target: tuple[str, str], description: str, **parameters: str) -> dict:
+    """A link to the operation ``target`` (a key of ``OPERATIONS``); ``parameters`` are runtime expressions."""
+    return {"target": target, "description": description, "parameters": parameters}
+
+
+_ARTICLE_RULE = "/v1/articles/<path:article_id>"
+_COMMENT_RULE = "/v1/comments/<path:comment_id>"
+_DECISION_RULE = "/v1/comments/<path:comment_id>/decision"
+
 _PERSPECTIVE_ANALYZE = {
     "tags": ["perspective"], "summary": "Perspective API: score a comment",
     "description": "Drop-in for Google's `comments:analyze`; point Coral's Perspective endpoint here. "
@@ -303,7 +312,7 @@ _PERSPECTIVE_SUGGEST = {
 # (Flask rule, method) -> operation. ``request`` names the body schema; ``security`` defaults to the API key
 # when the view requires a scope; ``errors`` lists problem+json statuses beyond those implied by the body,
 # the key, path ids and rate limits; ``problems: False`` where errors are not problem+json but Google's
-# envelope (Perspective) or the review UI's pages.
+# envelope (Perspective) or the review UI's pages; ``links`` go on every 2xx response.
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("/healthz", "GET"): {"tags": ["operations"], "responses": _ok("The process is up.", "Health")},
     ("/readyz", "GET"): {"tags": ["operations"], "responses": {
@@ -322,18 +331,28 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                        "Comments with an `article_id` are compared with the stored article and remembered as "
                        "context for later comments on it.",
         "responses": _ok("One result per comment.", "ModerateResponse"),
+        # Only held and rejected comments are stored: for an approved one both targets answer 404.
+        "links": {
+            "GetComment": _link((_COMMENT_RULE, "GET"), "The first comment, if it was stored for review.",
+                                comment_id="$response.body#/results/0/id"),
+            "DecideComment": _link((_DECISION_RULE, "POST"), "Decide the first comment, if it was stored.",
+                                   comment_id="$response.body#/results/0/id"),
+        },
     },
-    ("/v1/articles/<path:article_id>", "PUT"): {
+    (_ARTICLE_RULE, "PUT"): {
         "tags": ["articles"], "request": "ArticleIn",
         "responses": {**_ok("Replaced.", "Article"), **_ok("Created.", "Article", 201)},
+        "links": {"GetArticle": _link((_ARTICLE_RULE, "GET"), "The article as stored.",
+                                      article_id="$response.body#/id")},
     },
-    ("/v1/articles/<path:article_id>", "GET"): {"tags": ["articles"], "errors": (404,),
-                                                "responses": _ok("The article.", "Article")},
-    ("/v1/comments/<path:comment_id>", "GET"): {"tags": ["comments"], "errors": (404,),
-                                                "responses": _ok("The comment and its history.", "StoredComment")},
-    ("/v1/comments/<path:comment_id>/decision", "POST"): {
+    (_ARTICLE_RULE, "GET"): {"tags": ["articles"], "errors": (404,), "responses": _ok("The article.", "Article")},
+    (_COMMENT_RULE, "GET"): {"tags": ["comments"], "errors": (404,),
+                             "responses": _ok("The comment and its history.", "StoredComment")},
+    (_DECISION_RULE, "POST"): {
         "tags": ["comments"], "request": "DecisionRequest", "errors": (404, 409),
         "responses": _ok("The comment after the decision.", "StoredComment"),
+        "links": {"GetComment": _link((_COMMENT_RULE, "GET"), "The comment and its history, with this decision.",
+                                      comment_id="$response.body#/id")},
     },
     ("/v1alpha1/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
     ("/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
@@ -452,9 +471,16 @@ def _path_parameters(rule: str) -> list[dict]:
     return parameters
 
 
-def _operation(spec: dict, view, rule: str, method: str, operation_id: str) -> dict:
+def _links(spec: dict, operation_ids: dict[tuple[str, str], str]) -> dict:
+    """The spec's links as OpenAPI link objects; a link to an operation that is not registered is left out."""
+    return {name: {"operationId": operation_ids[link["target"]], "parameters": link["parameters"],
+                   "description": link["description"]}
+            for name, link in spec.get("links", {}).items() if link["target"] in operation_ids}
+
+
+def _operation(spec: dict, view, rule: str, method: str, operation_ids: dict[tuple[str, str], str]) -> dict:
     docstring = (view.__doc__ or "").strip().splitlines()
-    operation = {"operationId": operation_id,
+    operation = {"operationId": operation_ids[(rule, method)],
                  "summary": spec.get("summary") or (docstring[0].rstrip(".") if docstring else ""),
                  "tags": spec["tags"]}
     if spec.get("description"):
@@ -486,8 +512,11 @@ def _operation(spec: dict, view, rule: str, method: str, operation_id: str) -> d
             errors |= set(_KEY_ERRORS)
     errors = {status for status in errors if status in _ERROR_STATUSES[family] and str(status) not in spec["responses"]}
     problems = {str(status): {"$ref": f"#/components/responses/{family}{status}"} for status in sorted(errors)}
+    links = _links(spec, operation_ids)
+    responses = {status: {**response, "links": links} if links and status.startswith("2") else response
+                 for status, response in spec["responses"].items()}
     operation["responses"] = {status: _with_request_id(response)
-                              for status, response in {**spec["responses"], **problems}.items()}
+                              for status, response in {**responses, **problems}.items()}
     return operation
 
 
@@ -528,23 +557,25 @@ def _package_version() -> str:
 
 def build_document(app: Flask) -> dict:
     """The OpenAPI 3.1 document of ``app``'s registered routes (static files and HEAD/OPTIONS left out)."""
-    paths: dict[str, dict] = {}
-    operation_ids: set[str] = set()
+    operation_ids: dict[tuple[str, str], str] = {}
+    views = {}
     # Longest rule first: of a view's two rules, the full one (/v1alpha1/comments:analyze) keeps the plain id.
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (-len(r.rule), r.rule)):
         if rule.endpoint == "static":
             continue
-        view = app.view_functions[rule.endpoint]
         for method in sorted((rule.methods or set()) - _UNDOCUMENTED_METHODS):
-            spec = OPERATIONS.get((rule.rule, method))
-            if spec is None:
+            if (rule.rule, method) not in OPERATIONS:
                 continue
             operation_id = f"{rule.endpoint.replace('.', '_')}_{method.lower()}"
-            if operation_id in operation_ids:
+            if operation_id in operation_ids.values():
                 operation_id += "_" + re.sub(r"\W+", "_", rule.rule).strip("_")
-            operation_ids.add(operation_id)
-            paths.setdefault(openapi_path(rule.rule), {})[method.lower()] = _operation(spec, view, rule.rule, method,
-                                                                                       operation_id)
+            operation_ids[(rule.rule, method)] = operation_id
+            views[(rule.rule, method)] = app.view_functions[rule.endpoint]
+    # A second pass, so that links can name any operation's id.
+    paths: dict[str, dict] = {}
+    for (rule, method), view in views.items():
+        paths.setdefault(openapi_path(rule), {})[method.lower()] = _operation(OPERATIONS[(rule, method)], view, rule,
+                                                                              method, operation_ids)
     paths = dict(sorted(paths.items()))
     return {
         "openapi": OPENAPI_VERSION,

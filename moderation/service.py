@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .articles import article_text
 from .errors import Unavailable
 from .features import MAX_THREAD, Comment
-from .policy import APPROVE, unsupported_language
+from .policy import APPROVE, PolicyError, unsupported_language
 from .review import queue
 from .scoring import Result, Scorer
 from .serving import ModelHolder
@@ -86,7 +86,7 @@ class Moderation:
                 continue
             to_score.append(i)
             comments.append(comment)
-            policies.append(scorer.policy.with_overrides(item.article_policy))
+            policies.append(self._policy(scorer, item))
         for i, result in zip(to_score, scorer.moderate(comments, policies, explain=explain)):
             c = contexts[i]
             outcomes[i] = Outcome(incoming[i].id, result, context={
@@ -99,6 +99,19 @@ class Moderation:
                     [(str(i.article_id), str(i.id), i.text) for i, _ in fresh if i.article_id is not None]
                     if remember else [])
         return scorer.version, outcomes
+
+    @staticmethod
+    def _policy(scorer: Scorer, item: Incoming):
+        """The article's policy; one stored for an older model may name labels this one lacks: those are skipped."""
+        try:
+            return scorer.policy.with_overrides(item.article_policy)
+        except PolicyError as error:
+            known = {k: v for k, v in (item.article_policy or {}).items() if k in scorer.policy.thresholds}
+            log.warning("article %s: policy partly ignored (%s)", item.article_id, error)
+            try:
+                return scorer.policy.with_overrides(known)
+            except PolicyError:
+                return scorer.policy
 
     def _read(self, incoming: list[Incoming], check_stored: bool) -> "_Known":
         """Stored comments, articles, threads and parents the batch refers to, in one transaction."""

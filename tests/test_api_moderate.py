@@ -175,3 +175,19 @@ def test_readyz_fails_without_a_model(app_factory, tmp_path):
     app = app_factory(MODELS_DIR=str(tmp_path / "empty"))
     ready = app.test_client().get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["model_version"] is None
+
+
+@pytest.mark.parametrize("policy", [{"toxic": {"review": 2.0}}, {"sarcasm": {"review": 0.1}}, {"toxic": {"block": 1}}])
+def test_bad_inline_article_policy_is_422(client, auth, policy):
+    response = post(client, auth, {"comment": {"id": "a", "text": "hi"}, "article": {"policy": policy}})
+    assert response.status_code == 422 and response.get_json()["field"] == "article.policy"
+
+
+def test_stored_policy_naming_labels_the_model_lacks_is_skipped_not_fatal(client, auth, app):
+    from moderation.store.models import Article
+    with app.extensions["moderation.store"].session() as session:  # as if stored for an older model
+        session.add(Article(id="old", title="Old", body="", policy={"threat": {"review": 0.0},
+                                                                    "toxic": {"review": 0.0}}))
+    result = post(client, auth, {"comment": {"id": "p", "text": "Lovely library.", "article_id": "old"}})
+    assert result.status_code == 200
+    assert result.get_json()["results"][0]["decision"] == "review"  # the toxic override still applies

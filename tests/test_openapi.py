@@ -1,4 +1,4 @@
-"""The OpenAPI document: it covers every route, it is valid OpenAPI 3.1, and the service keeps to it."""
+"""The OpenAPI document: it covers every route, it is valid OpenAPI 3.1, and the service keeps to it, link by link."""
 from __future__ import annotations
 
 import pytest
@@ -113,13 +113,11 @@ def _links(document) -> dict[tuple[str, str], list[dict]]:
 
 
 def test_links_chain_articles_and_moderated_comments(document):
-    links = _links(document)
-    assert links[("PUT /v1/articles/{article_id}", "GET /v1/articles/{article_id}")] == 2 * [{
-        "operationId": "articles_get_article_get", "parameters": {"article_id": "$response.body#/id"},
-        "description": "The article as stored."}]  # from 200 (replaced) and 201 (created)
+    parameters = {pair: [link["parameters"] for link in links] for pair, links in _links(document).items()}
+    assert parameters[("PUT /v1/articles/{article_id}", "GET /v1/articles/{article_id}")] == \
+        2 * [{"article_id": "$response.body#/id"}]  # from 200 (replaced) and 201 (created)
     for target in ("GET /v1/comments/{comment_id}", "POST /v1/comments/{comment_id}/decision"):
-        [link] = links[("POST /v1/moderate", target)]
-        assert link["parameters"] == {"comment_id": "$response.body#/results/0/id"}
+        assert parameters[("POST /v1/moderate", target)] == [{"comment_id": "$response.body#/results/0/id"}]
 
 
 def test_links_fill_exactly_the_path_parameters_of_their_target(document):
@@ -210,6 +208,7 @@ def _workflow(app, tags: list[str]) -> tuple[type, set, set]:
     return Workflow, followed, {pair for pair in _links(document) if set(pair) <= operations}
 
 
+# A workflow of its own: schemathesis starts scenarios from POSTs only, when there are any, never from this PUT.
 def test_article_links_keep_to_the_document(storing_app):
     workflow, followed, links = _workflow(storing_app, ["articles"])
     workflow.run(settings=STATEFUL_SETTINGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, g, jsonify
 
 from ..errors import InvalidInput
+from ..policy import PolicyError
 from ..service import Incoming, Moderation
 from .requests import json_body, require_scope
 from .schemas import ModerateRequest, parse
@@ -35,6 +36,12 @@ def incoming_from(request: ModerateRequest) -> list[Incoming]:
             raise InvalidInput(f"comments.{i}.id: {comment.id!r} appears twice in this batch.", field=f"comments.{i}.id")
         seen.add(str(comment.id))
     article = request.article
+    if article is not None and article.policy:
+        scorer = moderation().scorer()
+        try:
+            scorer.policy.with_overrides(article.policy)
+        except PolicyError as error:
+            raise InvalidInput(f"article.policy: {error}", field="article.policy") from None
     text = "\n".join(p for p in (article.title, article.body) if p) or None if article else None
     return [Incoming(id=c.id, text=c.text, article_id=_article_id(c, article),
                      parent_id=None if c.parent_id is None else str(c.parent_id),
