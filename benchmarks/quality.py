@@ -43,13 +43,20 @@ PEER = "alt-profanity-check"
 
 # A stricter C3 reading, reported beside the main one: the mean crowd toxicity level (1-4) is at least 2.
 C3_LEVEL = 2.0
+TS_WEIGHTED = "C3-train + toxic-spans (its toxic ×0.03)"
 # Model name: (training sets, toxicity test sets). "c3-train" / "c3-test" are C3 split by article;
 # "c3-test-level" is the same rows with toxic = mean level >= C3_LEVEL.
 FITS = {
     "C3-train + toxic-spans": (("c3-train", "toxic-spans"), ("c3-test", "c3-test-level", "davidson")),
     "C3-train + toxic-spans + davidson": (("c3-train", "toxic-spans", "davidson"), ("c3-test", "c3-test-level")),
     "C3-train + davidson": (("c3-train", "davidson"), ("c3-test", "toxic-spans")),
+    TS_WEIGHTED: (("c3-train", "toxic-spans"), ("c3-test", "c3-test-level", "davidson")),
 }
+# Per-source weights given to train() (default 1). The toxic-spans weight for `toxic` was chosen on C3-train
+# alone: C3-train split again by article (seed 7, 20% held out), toxic-spans weights 0, 0.03, 0.1, 0.3 and 1
+# scored on those held-out C3-train articles (ROC-AUC 0.731, 0.729, 0.710, 0.683, 0.648). No C3-test row took
+# part. Toxic-spans still teaches insult, profanity, threat and identity_attack at full weight.
+SOURCE_WEIGHTS = {TS_WEIGHTED: {"toxic-spans": {"toxic": 0.03}}}
 # Corpora the peer was trained on (its package metadata names Davidson et al. and Jigsaw's Wikipedia comments).
 PEER_TRAINED_ON = ("davidson",)
 # Models whose off-topic score is tested on C3's held-out articles (C3 has threads but no article text).
@@ -75,12 +82,13 @@ def _sets() -> dict[str, pd.DataFrame]:
             "toxic-spans": load_shared("toxic-spans"), "davidson": load_shared("davidson")}
 
 
-def _fit(frame: pd.DataFrame, articles: dict, seed: int = SEED):
+def _fit(frame: pd.DataFrame, articles: dict, seed: int = SEED, source_weights: dict | None = None):
     """Train with the project's own procedure; returns the pipeline, its metadata and a summary of the fit."""
     wall, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LabelSkippedWarning)
-        pipeline, metadata = train(TrainingData(frame.reset_index(drop=True), articles), seed=seed, log=_quiet)
+        pipeline, metadata = train(TrainingData(frame.reset_index(drop=True), articles), seed=seed,
+                                   source_weights=source_weights, log=_quiet)
     return pipeline, metadata, {
         "rows": int(len(frame)), "fitted_rows": metadata["training"]["train_rows"],
         "context_swaps": metadata["training"]["context_swaps"], "seconds": round(time.perf_counter() - wall, 1),
@@ -206,8 +214,10 @@ def run_fit(model: str) -> dict:
     """Fit one model on the shared corpora and run every test that belongs to it."""
     sets = _sets()
     training_sets, tests = FITS[model]
-    pipeline, metadata, fit = _fit(pd.concat([sets[name] for name in training_sets], ignore_index=True), {})
-    result = {"fit": {"model": model, "train": list(training_sets), **fit},
+    pipeline, metadata, fit = _fit(pd.concat([sets[name] for name in training_sets], ignore_index=True), {},
+                                   source_weights=SOURCE_WEIGHTS.get(model))
+    result = {"fit": {"model": model, "train": list(training_sets), "source_weights": SOURCE_WEIGHTS.get(model, {}),
+                      **fit},
               "toxicity": [row for test in tests for row in toxicity(model, test, pipeline, sets[test], {})]}
     if model in OFF_TOPIC_FITS:
         result["off_topic"] = [off_topic(model, "c3-test", pipeline, metadata, sets["c3-test"], {}, "thread")]

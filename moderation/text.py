@@ -124,6 +124,52 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+NEGATED = "neg_"
+REPORTED = "rep_"
+SCOPE_LENGTH = 4
+# Words that open a negation scope, and words that report or quote what someone else said.
+_NEGATORS = frozenset({"not", "no", "never", "nobody", "none", "neither", "nor", "nothing", "noone", "without",
+                       "cannot", "hardly"})
+_REPORTERS = frozenset({"call", "calls", "called", "calling", "say", "says", "said", "saying", "wrote", "writing",
+                        "yell", "yelled", "yelling", "shout", "shouted", "shouting", "tell", "told", "telling",
+                        "label", "labelled", "labeled", "labelling", "accuse", "accused", "accusing", "mocked",
+                        "mocking", "repeat", "repeating", "quote", "quoting"})
+# Punctuation and words that close a scope: the next clause is asserted again.
+_SCOPE_ENDS = frozenset({".", ",", ";", ":", "!", "?", "but", "just", "only", "because", "whatever", "(", ")", "-"})
+_QUOTES = frozenset({'"', "'"})
+
+
+def mark_scopes(tokens: list[str]) -> list[str]:
+    """Prefix the words a negation governs with ``neg_``, and reported or quoted words with ``rep_``.
+
+    "you are not an idiot" becomes "you are not neg_an neg_idiot": a scope opens after a negator (or a
+    word ending in n't) or a reporting verb ("called", "saying") and holds for up to SCOPE_LENGTH words,
+    until punctuation or a clause word such as "but". Words between quote marks are reported as well.
+    """
+    marked, prefix, left, quoted = [], "", 0, False
+    for token in tokens:
+        if token in _QUOTES:
+            quoted, left = not quoted, 0
+            marked.append(token)
+            continue
+        if token in _SCOPE_ENDS:
+            left = 0
+            marked.append(token)
+            continue
+        if quoted:
+            marked.append(REPORTED + token)
+        elif left:
+            marked.append(prefix + token)
+            left -= 1
+        else:
+            marked.append(token)
+        if token in _NEGATORS or token.endswith("n't"):
+            prefix, left = NEGATED, SCOPE_LENGTH
+        elif token in _REPORTERS:
+            prefix, left = REPORTED, SCOPE_LENGTH
+    return marked
+
+
 @lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """The Porter stem of a token (cached: the same words recur in every comment)."""

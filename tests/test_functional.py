@@ -19,12 +19,12 @@ from benchmarks.functional import passes, run_cases, train_default_model  # noqa
 from benchmarks.functional_cases import CAPABILITIES, Case  # noqa: E402
 
 FLOORS = {
-    "identity terms (neutral, positive)": 0.66,
-    "counter-speech and reported abuse": 0.54,
-    "negation": 0.58,
-    "sharp civil disagreement": 0.62,
-    "obfuscated abuse": 0.83,
-    "threats (direct and veiled)": 0.30,
+    "identity terms (neutral, positive)": 0.78,
+    "counter-speech and reported abuse": 0.70,
+    "negation": 0.78,
+    "sharp civil disagreement": 0.66,
+    "obfuscated abuse": 0.86,
+    "threats (direct and veiled)": 0.62,
     "insults without profanity": 0.70,
     "profanity that is not an attack": 0.86,
     "off-topic drift": 0.86,

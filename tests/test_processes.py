@@ -2,6 +2,7 @@
 
 Each server is a gunicorn process started from the command line, as in production.
 """
+import http.client
 import json
 import os
 import signal
@@ -139,7 +140,7 @@ def test_killing_a_process_loses_no_acknowledged_comment_or_decision(cluster):
                     status, _ = call(server.port, "POST", f"/v1/comments/{cid}/decision", {"decision": "reject"}, key, 5)
                     if status == 200:
                         acknowledged_decisions.append(cid)
-            except OSError:
+            except (OSError, http.client.HTTPException):  # the server died mid-request: not acknowledged
                 if server.process.poll() is not None:
                     return
                 time.sleep(0.01)

@@ -146,6 +146,19 @@ def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Ge
     return [Comment(comments[i].text) for i in chosen], rows
 
 
+def _row_weights(sources: pd.Series, source_weights: dict[str, float | dict[str, float]]) -> np.ndarray:
+    """Weight of every row for every label (columns in LABELS order) from per-source, optionally per-label weights."""
+    weights = np.ones((len(sources), len(LABELS)))
+    for source, weight in source_weights.items():
+        rows = (sources == source).to_numpy()
+        per_label = weight if isinstance(weight, dict) else dict.fromkeys(LABELS, weight)
+        for label, value in per_label.items():
+            if label not in LABELS:
+                raise DataError(f"source weight for {source!r} names unknown label {label!r}")
+            weights[rows, LABELS.index(label)] = float(value)
+    return weights
+
+
 def split_by_article(frame: pd.DataFrame, seed: int = 0, test_size: float = 0.15, val_size: float = 0.15):
     """Train, validation and test row indices with no article (or, without one, no comment) on two sides.
 
@@ -174,16 +187,21 @@ def make_pipeline(n_topics: int = 100, C: float = 4.0, min_positives: float = 5.
 
 def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_topics: int = 100,
                  C: float = 4.0, min_positives: float = 5.0) -> Pipeline:
-    """Fit the featuriser, then the per-label classifiers on its output (the classifier needs its width)."""
+    """Fit the featuriser, then the per-label classifiers on its output (the classifier needs its width).
+
+    The comments are featurised once: the featuriser's ``fit_transform`` hands back the matrix it built
+    while choosing its vocabularies. ``weights`` has one weight per comment, or one per comment and label.
+    """
     pipeline = make_pipeline(n_topics=n_topics, C=C, min_positives=min_positives)
-    features = pipeline.named_steps["features"].fit(comments)
+    features = pipeline.named_steps["features"]
+    X = features.fit_transform(comments)
     pipeline.named_steps["labels"].set_params(n_text_features=features.n_text_features_)
-    pipeline.named_steps["labels"].fit(features.transform(comments), y, sample_weight=weights)
+    pipeline.named_steps["labels"].fit(X, y, sample_weight=weights)
     return pipeline
 
 
 def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
-          source_weights: dict[str, float] | None = None, n_topics: int = 100, C: float = 4.0,
+          source_weights: dict[str, float | dict[str, float]] | None = None, n_topics: int = 100, C: float = 4.0,
           min_positives: float = 5.0, split: tuple[float, float] = (0.15, 0.15),
           log=print) -> tuple[Pipeline, dict]:
     """Split by article, fit on train, choose thresholds on validation, report held-out metrics, save.
@@ -199,7 +217,8 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     swap_fraction : float
         Share of on-topic training comments also paired with another article as off-topic examples.
     source_weights : dict, optional
-        Sample weight per corpus (``source`` column); 1 where not named.
+        Sample weight per corpus (``source`` column), either one number for every label or a dict of
+        weights per label (``{"toxic-spans": {"toxic": 0.03}}``); 1 wherever not named.
     min_positives : float
         Labels with less positive weight than this are skipped (with a warning).
     split : (float, float)
@@ -213,7 +232,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     started = time.perf_counter()
     frame = data.frame.reset_index(drop=True)
     y = frame[list(LABELS)].to_numpy(dtype=float)
-    weights = frame["source"].map(lambda s: (source_weights or {}).get(s, 1.0)).to_numpy(dtype=float)
+    weights = _row_weights(frame["source"], source_weights or {})
     comments = build_comments(frame, data.articles)
     train_rows, val_rows, test_rows = split_by_article(frame, seed, *split)
     threshold_rows = val_rows if len(val_rows) else train_rows
@@ -224,7 +243,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     bare, bare_y = drop_contexts([comments[i] for i in train_rows], y[train_rows], rng, swap_fraction)
     train_comments = [comments[i] for i in train_rows] + swapped + bare
     train_y = np.vstack([y[train_rows], swapped_y, bare_y])
-    train_w = np.concatenate([weights[train_rows], np.full(len(swapped) + len(bare), 0.5)])
+    train_w = np.vstack([weights[train_rows], np.full((len(swapped) + len(bare), len(LABELS)), 0.5)])
     log(f"training on {len(train_rows)} comments (+{len(swapped)} context swaps, +{len(bare)} without context), "
         f"validating on {len(val_rows)}, testing on {len(test_rows)}")
     pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C, min_positives=min_positives)
