@@ -13,7 +13,7 @@ from training.train import default_articles, default_data
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # The shared public corpora (see each folder's PROVENANCE.md); $BENCHMARK_DATASETS points elsewhere.
-SHARED_DIR = Path(os.environ.get("BENCHMARK_DATASETS") or "/work/shared/datasets")
+SHARED_DIR = Path(os.environ.get("BENCHMARK_DATASETS") or ROOT.parent / "shared" / "datasets")
 SHARED = {
     "c3": ("c3", SHARED_DIR / "c3-constructive-comments" / "C3_anonymized.csv"),
     "toxic-spans": ("toxic-spans", SHARED_DIR / "civil-comments-toxic-spans"),
