@@ -1,6 +1,7 @@
 """Where the benchmarks find their data: the shared public corpora and the bundled corpus with articles."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -67,3 +68,10 @@ def split_by_article(frame: pd.DataFrame, seed: int = SEED, test_size: float = T
     groups = [a if a is not None else f"row:{i}" for i, a in enumerate(frame["article_id"])]
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     return next(splitter.split(frame, groups=groups))
+
+
+def write_results(name: str, report: dict, table: str) -> None:
+    """``results/<name>.json`` and ``results/<name>.md``: what every benchmark leaves behind."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (RESULTS_DIR / f"{name}.md").write_text(table, encoding="utf-8")

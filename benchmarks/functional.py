@@ -10,7 +10,6 @@ bundled corpus into a temporary registry. Writes ``benchmarks/results/functional
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,7 +22,7 @@ from moderation.policy import REJECT
 from moderation.scoring import Result, Scorer
 from training.train import load_data, train
 
-from .corpora import RESULTS_DIR, bundled_paths
+from .corpora import RESULTS_DIR, bundled_paths, write_results
 from .functional_cases import CAPABILITIES, Case
 
 LABEL_EXPECTATIONS = ("toxic", "insult", "threat", "profanity", "identity_attack")
@@ -114,11 +113,8 @@ def main(argv: list[str] | None = None) -> dict:
         artifact = resolve_model(args.model) if args.model else train_default_model(Path(scratch))
         model = _model_summary(artifact)
         report = run_cases(Scorer(artifact))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "functional.json").write_text(json.dumps({"model": model, "capabilities": report}, indent=2) + "\n",
-                                                 encoding="utf-8")
     table = markdown(report, model)
-    (RESULTS_DIR / "functional.md").write_text(table, encoding="utf-8")
+    write_results("functional", {"model": model, "capabilities": report}, table)
     print(table.split("### Failing cases")[0])
     print(f"written to {RESULTS_DIR}")
     return report

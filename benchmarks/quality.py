@@ -10,7 +10,6 @@ Writes ``benchmarks/results/quality.json`` and ``quality.md`` and prints the tab
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -30,7 +29,7 @@ from training.schema import LABELS
 from training.train import TrainingData, build_comments, load_data, train
 
 from .corpora import (RESULTS_DIR, SEED, TEST_SIZE, bundled_paths, c3_reference_labels, load_shared,
-                      split_by_article)
+                      split_by_article, write_results)
 
 # A rater fraction at or above this is a positive, in every corpus. C3's held-out labels are the benchmark's
 # own, whatever the importer does for training: toxic is the share of toxicity judgements that did not tick
@@ -387,10 +386,8 @@ def main(argv: list[str] | None = None) -> dict:
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "quality.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     table = markdown(report)
-    (RESULTS_DIR / "quality.md").write_text(table, encoding="utf-8")
+    write_results("quality", report, table)
     print(table)
     print(f"total {report['seconds']:.0f} s; written to {RESULTS_DIR}")
     return report

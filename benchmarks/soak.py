@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from .corpora import RESULTS_DIR, ROOT
+from .corpora import ROOT, write_results
 from .load import ARTICLE_ID, Server, _http, prepare_home, single_bodies
 
 
@@ -89,9 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, default=None, help="Model registry to copy (default: train one).")
     args = parser.parse_args(argv)
     result = run(args.duration, args.rate, args.models)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "soak.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    (RESULTS_DIR / "soak.md").write_text(markdown(result), encoding="utf-8")
+    write_results("soak", result, markdown(result))
     print(markdown(result))
     return 0
 

@@ -32,7 +32,7 @@ from moderation.features import Comment
 from moderation.scoring import Scorer
 from training.train import build_comments, load_data, train
 
-from .corpora import RESULTS_DIR, ROOT, SHARED, bundled_paths, load_shared, split_by_article
+from .corpora import RESULTS_DIR, ROOT, SHARED, bundled_paths, load_shared, split_by_article, write_results
 
 BATCH = 1000
 REPEATS = 3
@@ -234,10 +234,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.splitlines()[0])
     parser.parse_args(argv)
     report = measure()
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "speed.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     table = markdown(report)
-    (RESULTS_DIR / "speed.md").write_text(table, encoding="utf-8")
+    write_results("speed", report, table)
     print(table)
     print(f"written to {RESULTS_DIR}")
     return report
