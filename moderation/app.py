@@ -20,7 +20,10 @@ DEFAULTS = {
     "MAX_BATCH": 100,
     "MAX_TEXT_CHARS": 20_000,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "THREAD_MEMORY": 50,
+    "THREAD_MEMORY": 50,  # comments remembered per article as context (at most 50)
+    "THREAD_REFRESH_SECONDS": 1.0,  # how stale a worker's copy of a thread may be against other workers'
+    "THREAD_WRITE_SECONDS": 0.05,  # thread memory is written behind the answer after this delay (0: before it)
+    "ARTICLE_CACHE_SECONDS": 5.0,  # an article updated through another worker is seen within this time
     "MODEL_POLL_SECONDS": 2.0,
     "POLICY": None,  # deployment-wide threshold overrides: {"toxic": {"review": 0.2}}
     "LANGUAGE_DETECTION": True,

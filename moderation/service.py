@@ -7,16 +7,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from .articles import article_text
+from .articles import ArticleCache
 from .errors import Unavailable
 from .features import MAX_THREAD, Comment
 from .policy import APPROVE, PolicyError, unsupported_language
 from .review import queue
 from .scoring import Result, Scorer
 from .serving import ModelHolder
-from . import threads
 from .store import Store, StoreUnavailable
-from .store.models import Article
+from .threads import ThreadMemory
 
 log = logging.getLogger(__name__)
 NONE, HELD, ALL = "none", "held", "all"
@@ -48,11 +47,13 @@ class Outcome:
 class Moderation:
     """Moderates batches of comments against the served model, the store's articles and thread memory."""
 
-    def __init__(self, holder: ModelHolder, store: Store, language=None, thread_memory: int = MAX_THREAD):
+    def __init__(self, holder: ModelHolder, store: Store, language=None, thread_memory: ThreadMemory | None = None,
+                 articles: ArticleCache | None = None):
         self.holder = holder
         self.store = store
         self.language = language
-        self.thread_memory = min(thread_memory, MAX_THREAD)
+        self.thread_memory = thread_memory or ThreadMemory(store, MAX_THREAD)
+        self.articles = articles or ArticleCache(store)
 
     def scorer(self) -> Scorer:
         scorer = self.holder.scorer
@@ -66,8 +67,8 @@ class Moderation:
 
         ``store`` says which comments to keep for review: ``"held"`` (review and reject), ``"all"`` or
         ``"none"``. A comment stored earlier under the same id is answered from the store, never duplicated;
-        when a comment must be stored and the store is down, nothing is acknowledged (503). All reads happen
-        in one transaction before scoring and all writes in one after it.
+        when a comment must be stored and the store is down, nothing is acknowledged (503). Comments with an
+        article join its thread memory (``remember``), written to the store behind the answer.
         """
         scorer = scorer or self.scorer()
         known = self._read(incoming, check_stored=store != NONE)
@@ -114,24 +115,30 @@ class Moderation:
                 return scorer.policy
 
     def _read(self, incoming: list[Incoming], check_stored: bool) -> "_Known":
-        """Stored comments, articles, threads and parents the batch refers to, in one transaction."""
+        """Stored comments, articles, threads and parents the batch refers to.
+
+        Articles and threads come from per-process caches (:class:`ArticleCache`, :class:`ThreadMemory`);
+        only the stored-comment check goes to the database on every request.
+        """
         known = _Known()
         article_ids = sorted({str(i.article_id) for i in incoming if i.article_id is not None})
         in_batch = {str(i.id) for i in incoming}
-        parent_ids = sorted({str(i.parent_id) for i in incoming if i.parent_id is not None} - in_batch)
-        try:
-            with self.store.session() as session:
-                if check_stored:
-                    known.stored = queue.existing_in(session, [str(i.id) for i in incoming])
-                for article_id in article_ids:
-                    record = session.get(Article, article_id)
-                    if record is not None:
-                        known.articles[article_id] = (article_text(record.title, record.body), record.policy)
-                    known.threads[article_id] = threads.recent_in(session, article_id, self.thread_memory)
-                known.parents = threads.parent_texts_in(session, parent_ids)
-        except StoreUnavailable as error:
-            log.warning("store unavailable, scoring without stored context: %s", error)
-            return _Known()
+        parents = [(str(i.article_id) if i.article_id is not None else None, str(i.parent_id))
+                   for i in incoming if i.parent_id is not None and str(i.parent_id) not in in_batch]
+        if check_stored:
+            try:
+                known.stored = queue.existing(self.store, [str(i.id) for i in incoming])
+            except StoreUnavailable as error:  # held ones will not be acknowledged either
+                log.warning("store unavailable, stored comments not looked up: %s", error)
+        if article_ids:
+            try:
+                known.articles = self.articles.get_many(article_ids)
+            except StoreUnavailable as error:
+                log.warning("store unavailable, scoring without stored articles: %s", error)
+        if article_ids:
+            known.threads = self.thread_memory.threads(article_ids)
+        if parents:
+            known.parents = self.thread_memory.parents([a for a, _ in parents], [p for _, p in parents])
         return known
 
     def _contexts(self, incoming: list[Incoming], known: "_Known") -> list[Comment]:
@@ -151,25 +158,25 @@ class Moderation:
             parent = None
             if item.parent_id is not None:
                 parent = texts_by_id.get(str(item.parent_id)) or known.parents.get(str(item.parent_id))
-            comments.append(Comment(item.text, article, tuple(t for _, t in thread[-self.thread_memory:]), parent))
+            earlier = tuple(t for c, t in thread if c != str(item.id))  # a retried comment is not its own context
+            comments.append(Comment(item.text, article, earlier[-self.thread_memory.keep:], parent))
             if item.article_id is not None:
                 thread.append((str(item.id), item.text))
         return comments
 
     def _write(self, to_store: list[queue.ToStore], to_remember: list[tuple[str, str, str]]) -> None:
-        """Keep held comments and remember the thread, in one transaction; only keeping them is mandatory."""
-        if not to_store and not to_remember:
-            return
-        try:
-            with self.store.session() as session:
-                queue.save_in(session, to_store)
-                threads.remember_in(session, to_remember, self.thread_memory)
-        except StoreUnavailable as error:
-            if to_store:
+        """Keep held comments before answering (mandatory), and remember the thread behind the answer."""
+        if to_store:
+            try:
+                queue.save(self.store, to_store)
+            except StoreUnavailable as error:
                 log.error("store unavailable: %d comments that must be kept were not acknowledged: %s",
                           len(to_store), error)
                 raise Unavailable("The review store is unreachable, so held comments cannot be kept; nothing "
                                   "was acknowledged. Retry shortly.", headers={"Retry-After": "5"}) from None
+        try:
+            self.thread_memory.remember(to_remember)
+        except StoreUnavailable as error:  # only when written synchronously (flush_seconds = 0)
             log.warning("store unavailable, %d comments not remembered as thread context: %s", len(to_remember), error)
 
 

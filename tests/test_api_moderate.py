@@ -48,8 +48,9 @@ def test_article_and_thread_context_change_off_topic(client, auth):
                                             {"id": "2", "text": off, "article_id": "bridge"}]}).get_json()
     on_score, off_score = (r["scores"]["off_topic"] for r in body["results"])
     assert off_score > on_score
-    # The service remembered both comments as the article's thread.
+    # The service remembered both comments as the article's thread (written behind the answer).
     from moderation import threads
+    client.application.extensions["moderation.threads"].flush()
     remembered = threads.recent(client.application.extensions["moderation.store"], "bridge", 10)
     assert [c for c, _ in remembered] == ["1", "2"]
 

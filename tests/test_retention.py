@@ -19,6 +19,7 @@ def stocked(app_factory, database_url):
     app.test_client().post("/v1/moderate", headers={"X-API-Key": secret}, json={"comments": [
         {"id": f"old{i}", "text": f"You idiot number {i}", "article_id": "a", "author_id": "u1"} for i in range(3)]
         + [{"id": "new", "text": "Fresh comment, you idiot", "article_id": "a", "author_id": "u2"}]})
+    app.extensions["moderation.threads"].flush()  # thread memory is written behind the answer
     queue.decide(store, "old0", "reject", "user:m", labels={"insult": 1})
     with store.session() as session:
         long_ago = utcnow() - timedelta(days=40)

@@ -41,6 +41,7 @@ def put_article(article_id: str):
         record.title, record.body, record.url, record.policy = article.title, article.body, article.url, article.policy
         session.flush()
         body = _as_json(record)
+    current_app.extensions["moderation.articles"].forget(article_id)  # other workers: within their cache's TTL
     return jsonify(body), 201 if created else 200
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,29 +68,39 @@ def existing_in(session: Session, client_ids: list[str]) -> dict[str, StoredComm
     return {row.client_id: row for row in rows}
 
 
+_ANY_STORED = (select(StoredComment.client_id)  # built once: the request path runs it for every batch
+               .where(StoredComment.client_id.in_(bindparam("ids", expanding=True))).limit(1))
+
+
 def existing(store: Store, client_ids: list[str]) -> dict[str, StoredComment]:
+    """:func:`existing_in` in a transaction of its own; one indexed look-up when none is stored (the usual case)."""
+    if not client_ids:
+        return {}
+    with store.transaction() as connection:
+        if connection.scalar(_ANY_STORED, {"ids": client_ids}) is None:
+            return {}
     with store.session() as session:
         return existing_in(session, client_ids)
 
 
+_INSERT_NEW = {name: dialect.insert(StoredComment).on_conflict_do_nothing(index_elements=["client_id"])
+               for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
 def save(store: Store, items: list[ToStore]) -> None:
     """Insert comments, ignoring any whose client id is already stored; all or nothing."""
-    with store.session() as session:
-        save_in(session, items)
-
-
-def save_in(session: Session, items: list[ToStore]) -> None:
     if not items:
         return
+    now = utcnow()
     rows = [{
         "client_id": item.client_id, "text": item.text, "article_id": item.article_id, "parent_id": item.parent_id,
         "author_id": item.author_id, "scores": item.result["scores"], "flags": item.result["flags"],
         "reasons": item.result["reasons"], "spans": item.result["spans"], "language": item.language,
         "model_version": item.model_version, "automatic_decision": item.result["decision"],
-        "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": utcnow(),
+        "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": now,
     } for item in items]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(StoredComment).values(rows).on_conflict_do_nothing(index_elements=["client_id"]))
+    with store.transaction() as connection:
+        connection.execute(_INSERT_NEW[connection.dialect.name], rows)
 
 
 def stored_result(comment: StoredComment) -> dict:
