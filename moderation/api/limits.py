@@ -32,7 +32,8 @@ def init_app(app: Flask) -> Limiter:
     limiter = Limiter(_client, app=app, default_limits=[app.config["RATE_LIMIT"]] if app.config["RATE_LIMIT"] else [],
                       storage_uri=app.config["RATE_LIMIT_STORAGE_URI"], headers_enabled=True,
                       header_name_mapping={HeaderNames.RETRY_AFTER: RETRY_AFTER_HEADER},
-                      strategy="moving-window", swallow_errors=True)
+                      strategy="moving-window", swallow_errors=True,
+                      enabled=bool(app.config["RATE_LIMIT"]))  # no limit: none of its per-request hooks either
 
     @limiter.request_filter
     def _not_api() -> bool:

@@ -15,7 +15,16 @@ SECRET_KEY_FILE = "secret_key"
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, marked Secure when configured to be or when the request came over TLS."""
+    """Flask's signed-cookie session for the review UI only, marked Secure when configured or over TLS.
+
+    The API never uses a session, and opening one (a signing serialiser per request) costs about as much
+    as the rest of the framework's work on a health check.
+    """
+
+    def open_session(self, app: Flask, request):
+        if not request.path.startswith("/review"):
+            return None  # Flask then gives the request a null session
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         configured = app.config["REVIEW_SECURE_COOKIES"]
