@@ -1,4 +1,4 @@
-# The moderation service in production: gunicorn (MODERATION_WORKERS, default 2) on port 8000, the default
+# The moderation service in production: `moderation serve` (granian, MODERATION_WORKERS, default 2) on port 8000, the default
 # model trained at build time into /var/lib/moderation/models, SQLite in /var/lib/moderation unless
 # MODERATION_DATABASE_URL names a PostgreSQL database. Build: docker build -t comment-moderation .
 FROM python:3.11-slim
@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MODERATION_HOME=/var/lib/moderation \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/moderation-metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/moderation-metrics \
+    MODERATION_BIND=0.0.0.0:8000
 
 RUN groupadd --system --gid 10001 moderation \
     && useradd --system --uid 10001 --gid moderation --home-dir /var/lib/moderation --no-create-home \
@@ -30,4 +31,4 @@ WORKDIR /var/lib/moderation
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('MODERATION_BIND', ':8000').rsplit(':', 1)[1]; urllib.request.urlopen(f'http://127.0.0.1:{port}/readyz', timeout=4)"]
-CMD ["gunicorn", "-c", "python:moderation.gunicorn_conf", "moderation.app:create_app()"]
+CMD ["moderation", "serve"]

@@ -20,7 +20,7 @@ model: install
 	@test -s "$(MODERATION_HOME)/models/CURRENT" || $(BIN)/moderation train
 
 # Start the service on the embedded default (SQLite in ./instance, the default model) with a local API key,
-# under gunicorn with the production settings (MODERATION_WORKERS, MODERATION_THREADS; PORT, default 8000).
+# with the production server, granian (MODERATION_WORKERS, MODERATION_THREADS; PORT, default 8000).
 run: model
 	@test -s "$(MODERATION_HOME)/dev-api-key" || $(BIN)/moderation keys create --name local-dev \
 		--scopes score,review,admin > "$(MODERATION_HOME)/dev-api-key"
@@ -29,7 +29,7 @@ run: model
 	@echo "  curl -s http://127.0.0.1:$${PORT:-8000}/v1/moderate -H \"Authorization: Bearer $$(cat $(MODERATION_HOME)/dev-api-key)\" \\"
 	@echo "       -H 'Content-Type: application/json' -d '{\"comment\": {\"id\": \"1\", \"text\": \"You are a clown.\"}}'"
 	@echo "Moderators: $(BIN)/moderation users create NAME, then log in at /review."
-	MODERATION_BIND=127.0.0.1:$${PORT:-8000} $(BIN)/gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'
+	$(BIN)/moderation serve --bind 127.0.0.1:$${PORT:-8000}
 
 # The review UI's browser tests drive Debian's Chromium; install it only when missing.
 .PHONY: browser
@@ -42,7 +42,7 @@ test: install browser
 clean:
 	rm -rf $(VENV) instance .pytest_cache
 
-# Load benchmark of the production server (gunicorn, 2 workers) with wrk and an open-loop client:
+# Load benchmark of the production server (moderation serve: granian, 2 workers) with wrk and an open-loop client:
 # `make bench-load` writes benchmarks/results/load.json and load.md. wrk comes from apt, only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -1,6 +1,6 @@
-"""Load test of the production server: gunicorn with 2 workers, driven from other processes over HTTP.
+"""Load test of the production server: ``moderation serve`` (granian) with 2 workers, driven over HTTP.
 
-Starts ``gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'`` on a free local port with
+Starts ``moderation serve`` (or, with ``--server gunicorn``, the gunicorn command) on a free local port with
 a temporary ``MODERATION_HOME`` (the default model trained there, or copied from ``--models``) and a key made
 with ``moderation keys create``, registers an article, then measures ``POST /v1/moderate`` with one comment
 and with batches of 20:
@@ -178,10 +178,17 @@ def _http(method: str, url: str, body: dict | None = None, key: str | None = Non
         return error.code, error.read()
 
 
-class Server:
-    """The production command on a free port, in a temporary MODERATION_HOME."""
+COMMANDS = {
+    "granian": ["moderation", "serve"],  # the production command (moderation/server.py)
+    "gunicorn": [sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf", "moderation.app:create_app()"],
+}
 
-    def __init__(self, home: Path, workers: int, threads: int | None):
+
+class Server:
+    """A production command on a free port, in a temporary MODERATION_HOME."""
+
+    def __init__(self, home: Path, workers: int, threads: int | None, kind: str = "granian"):
+        self.kind = kind
         self.home = home
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -201,13 +208,13 @@ class Server:
 
     def start(self, timeout: float = 90) -> None:
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf",
-                                             "moderation.app:create_app()"], env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=ROOT)
+            command = COMMANDS[self.kind]
+            command = [_tool(command[0]), *command[1:]] if command[0] == "moderation" else command
+            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited ({self.process.returncode}); see {self.log}")
+                raise SystemExit(f"{self.kind} exited ({self.process.returncode}); see {self.log}")
             try:
                 if _http("GET", self.url + "/readyz")[0] == 200 and len(self.worker_pids()) >= 1:
                     return
@@ -307,17 +314,17 @@ STAGES = [
     ("rate limiter (Flask-Limiter)", ("flask_limiter/", "limits/")),
     ("API key check", ("KeyVerifier.verify",)),
     ("body: JSON decode + pydantic validation", ("json_body (", "parse (moderation/api/schemas.py)")),
-    ("store: article + thread context reads", ("Moderation._contexts (",)),
-    ("store: already-stored lookup", ("Moderation._already_stored (",)),
-    ("store: remember the comment as thread context", ("Moderation._remember (",)),
-    ("store: keep held comments for review", ("Moderation._store (",)),
+    ("store: already-stored lookup", ("existing (moderation/review/queue.py",)),
+    ("store: articles and thread memory (caches, writes behind)", ("moderation/articles.py", "moderation/threads.py")),
+    ("context assembly", ("Moderation._contexts (",)),
+    ("store: keep held comments for review", ("Moderation._write (",)),
     ("language check", ("LanguageIdentifier.",)),
     ("model: explanations (occlusion)", ("Scorer._explain (",)),
     ("model: features + predict_proba", ("Scorer.predict (",)),
     ("decision policy + result shaping", ("Scorer.moderate (", "Policy.")),
     ("response JSON (jsonify)", ("jsonify (",)),
     ("Flask/Werkzeug request handling", ("flask/", "werkzeug/")),
-    ("gunicorn: HTTP parse/write, event loop", ("gunicorn/",)),
+    ("server: HTTP parse/write, event loop", ("gunicorn/", "granian/")),
 ]
 
 
@@ -418,7 +425,7 @@ def _machine() -> dict:
 
 
 def markdown(result: dict) -> str:
-    lines = ["# Load test: gunicorn, 2 workers, `POST /v1/moderate`", "",
+    lines = [f"# Load test: {result['server']['kind']}, {result['server']['workers']} workers, `POST /v1/moderate`", "",
              f"Machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}; client and server "
              f"share it. Model {result['model_version']}. Server: `{result['server']['command']}` "
              f"({result['server']['workers']} workers × {result['server']['threads']} threads).", "",
@@ -465,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections at saturation.")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=sorted(COMMANDS), default="granian",
+                        help="granian (`moderation serve`, the default production command) or gunicorn.")
     parser.add_argument("--threads", type=int, default=None, help="Gunicorn threads per worker (default: config).")
     parser.add_argument("--floor-duration", type=float, default=10.0,
                         help="Seconds of the floor scenarios (no thread context; GET /healthz).")
@@ -479,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_home(home, args.models)
         print("CPU per request, in process", file=sys.stderr)
         cpu = cpu_per_request(home)
-        server = Server(home, args.workers, args.threads)
+        server = Server(home, args.workers, args.threads, args.server)
         key = server.create_key()
         files = {}
         for name, bodies in (("single", single_bodies()), ("batch", batch_bodies()),
@@ -524,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "machine": _machine(), "model_version": model_version,
-        "server": {"command": "gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'",
+        "server": {"kind": args.server, "command": " ".join(COMMANDS[args.server]).replace(sys.executable, "python"),
                    "workers": args.workers, "threads": int(threads)},
         "comments_per_batch": BATCH_SIZE, "cpu_ms_per_request": cpu, "scenarios": scenarios,
         "targets": {"p99_single_at_200_ms": scenarios["single, fixed rate"]["latency_ms"]["p99"] < 10,

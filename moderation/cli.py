@@ -332,24 +332,37 @@ def purge(days, keep_labels):
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--bind", envvar="MODERATION_BIND", default="127.0.0.1:8000", show_default=True,
+              help="HOST:PORT to listen on (MODERATION_BIND).")
+@click.option("--workers", envvar="MODERATION_WORKERS", default=2, show_default=True, type=click.IntRange(1),
+              help="Worker processes, one per core (MODERATION_WORKERS).")
+@click.option("--threads", envvar="MODERATION_THREADS", default=4, show_default=True, type=click.IntRange(1),
+              help="Request threads per worker (MODERATION_THREADS).")
+@click.option("--dev", is_flag=True, help="Flask's development server instead (one process, reloads nothing).")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A file holding an API key, quoted in the printed curl example.")
-def serve(host, port, key_file):
-    """Run the service with Flask's development server (use gunicorn in production; see the README)."""
-    from .app import create_app
+              help="With --dev: a file holding an API key, quoted in the printed curl example.")
+def serve(bind, workers, threads, dev, key_file):
+    """Run the service: granian with WSGI workers (production; logs are JSON lines), or Flask's development
+    server (--dev)."""
+    from .server import bind_address
 
-    app = create_app()
-    scorer = app.extensions["moderation.model"].scorer
-    key = key_file.read_text().strip() if key_file and key_file.exists() else "YOUR_KEY"
-    click.echo(f"model {scorer.version if scorer else '(none: run `moderation train`)'}; "
-               f"store {app.extensions['moderation.store'].engine.url.render_as_string(hide_password=True)}\n"
-               f"listening on http://{host}:{port}  (docs: http://{host}:{port}/docs)\n"
-               f"try:\n  curl -s http://{host}:{port}/v1/moderate -H 'Authorization: Bearer {key}' "
-               "-H 'Content-Type: application/json' \\\n"
-               "       -d '{\"comment\": {\"id\": \"1\", \"text\": \"You are a clown.\"}}'", err=True)
-    app.run(host=host, port=port, threaded=True)
+    try:
+        host, port = bind_address(bind)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--bind") from None
+    if dev:
+        from .app import create_app
+
+        key = key_file.read_text().strip() if key_file and key_file.exists() else "YOUR_KEY"
+        click.echo(f"listening on http://{host}:{port}  (docs /docs, review UI /review, metrics /metrics)\n"
+                   f"try:\n  curl -s http://{host}:{port}/v1/moderate -H 'Authorization: Bearer {key}' "
+                   "-H 'Content-Type: application/json' \\\n"
+                   "       -d '{\"comment\": {\"id\": \"1\", \"text\": \"You are a clown.\"}}'", err=True)
+        create_app().run(host=host, port=port, threaded=True)
+        return
+    from .server import serve as run_production
+
+    run_production(bind, workers, threads)
 
 
 def _load_plugins() -> None:

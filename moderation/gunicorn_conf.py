@@ -1,4 +1,7 @@
-"""Gunicorn settings for production: ``gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'``.
+"""Gunicorn settings: ``gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'``.
+
+The default production server is granian (``moderation serve``, :mod:`moderation.server`); gunicorn is the
+alternative for deployments that standardise on it.
 
 Environment: ``MODERATION_BIND`` (default 0.0.0.0:8000), ``MODERATION_WORKERS`` (2), ``MODERATION_THREADS`` (4),
 ``MODERATION_TIMEOUT`` (30 s) and ``PROMETHEUS_MULTIPROC_DIR``.
@@ -12,18 +15,13 @@ whatever the master imported.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-# One BLAS thread per worker: scoring's small products gain nothing from more, and with a pool per worker
-# on every core the workers' pools spin against each other (measured: 20-50 % fewer requests/s).
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+from moderation.server import flag as _flag, prepare_environment, prepare_master
 
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="moderation-metrics-")
+prepare_environment()
 
 bind = os.environ.get("MODERATION_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("MODERATION_WORKERS", "2"))
@@ -39,11 +37,6 @@ errorlog = "-"
 # Heartbeat files on tmpfs when there is one: a container's overlay /tmp can stall workers.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 proc_name = "moderation"
-
-
-def _flag(name: str) -> bool:
-    """An on/off setting from the environment, on unless set to 0, false, no or off."""
-    return os.environ.get(name, "true").strip().lower() not in ("0", "false", "no", "off")
 
 
 class _Logger(Logger):
@@ -65,26 +58,8 @@ logger_class = _Logger
 
 
 def on_starting(server) -> None:
-    """Empty the metrics directory and bring the database schema up to date, once, before any worker starts.
-
-    Files left by an earlier run would add to this one's counters. Workers that each migrate a new
-    database at the same moment race to create the same tables and fail to boot, so the master does it
-    first (the database named by MODERATION_DATABASE_URL, else the SQLite file in MODERATION_HOME).
-    """
-    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.db"):
-        stale.unlink()
-    if _flag("MODERATION_AUTO_MIGRATE"):
-        from moderation import settings
-        from moderation.store import Store
-
-        try:
-            store = Store(settings.database_url())
-            store.upgrade()
-            store.dispose()
-        except Exception as error:  # the workers retry, and /readyz reports the database meanwhile
-            server.log.warning("database migration before the workers start failed: %s", error)
+    """Empty the metrics directory and migrate the database before any worker starts."""
+    prepare_master(server.log.warning)
 
 
 def child_exit(server, worker) -> None:

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections import Counter as Tally
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -37,8 +38,9 @@ class Metrics:
 
     def __init__(self):
         self.multiprocess = multiprocess_mode()
-        if self.multiprocess:  # e.g. `moderation serve` with the variable set: the files need their directory
+        if self.multiprocess:  # e.g. `moderation serve --dev` with the variable set: the files need their directory
             os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+            _drop_dead_workers(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         # In multiprocess mode the values live in files that a MultiProcessCollector reads back, so the
         # metrics themselves join no registry (they would be reported twice).
         own = None if self.multiprocess else CollectorRegistry()
@@ -99,6 +101,24 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _drop_dead_workers(directory: str) -> None:
+    """Remove the live gauges of worker processes that no longer exist (one that crashed and was replaced)."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            multiprocess.mark_process_dead(int(pid), directory)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _metrics() -> Metrics:

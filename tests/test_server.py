@@ -1,4 +1,5 @@
-"""The production command: gunicorn with two workers, metrics added up across them, JSON request logs."""
+"""The production commands (granian via `moderation serve`, and gunicorn): two workers, metrics added up across
+them, JSON logs, no secret or comment text in them."""
 from __future__ import annotations
 
 import json
@@ -26,20 +27,28 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _call(url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict, bytes]:
+def _call(url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, object, bytes]:
+    """Status, headers (case-insensitive: granian sends names in lower case) and body."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         with error:
-            return error.code, dict(error.headers), error.read()
+            return error.code, error.headers, error.read()
 
 
-@pytest.fixture
-def server(tmp_path, tiny_registry):
-    """The production command on a free port and a new database; yields (base URL, API key, log file)."""
+COMMANDS = {
+    "granian": [str(Path(sys.executable).parent / "moderation"), "serve"],
+    "gunicorn": [sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf", "moderation.app:create_app()"],
+}
+OWN_LOGGER = {"granian": "_granian", "gunicorn": "gunicorn.error"}
+
+
+@pytest.fixture(params=sorted(COMMANDS))
+def server(request, tmp_path, tiny_registry):
+    """A production command on a free port and a new database; yields (name, base URL, API key, log file)."""
     database = f"sqlite:///{tmp_path / 'service.db'}"
     port = _free_port()
     env = {**os.environ, "MODERATION_HOME": str(tmp_path), "MODERATION_DATABASE_URL": database,
@@ -48,8 +57,7 @@ def server(tmp_path, tiny_registry):
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     log = tmp_path / "server.log"
     with open(log, "w") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf",
-                                    "moderation.app:create_app()"], env=env, cwd=REPO, stdout=handle,
+        process = subprocess.Popen(COMMANDS[request.param], env=env, cwd=REPO, stdout=handle,
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,22 +71,22 @@ def server(tmp_path, tiny_registry):
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
-        store = Store(database)  # the schema is there: gunicorn's master migrated it before the workers started
-        secret, _ = keys.create(store, "gunicorn-test", ["score"])
+        store = Store(database)  # the schema is there: the master migrated it before the workers started
+        secret, _ = keys.create(store, "server-test", ["score"])
         store.dispose()
-        yield url, secret, log
+        yield request.param, url, secret, log
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=40)
 
 
 def test_metrics_add_up_across_workers_and_logs_are_json(server):
-    url, secret, log = server
+    name, url, secret, log = server
     comment = {"comment": {"id": "c1", "text": "Shut up, you clueless idiot, nobody asked you."}}
     for number in range(12):
         status, headers, _ = _call(url + "/v1/moderate", comment, {"Authorization": f"Bearer {secret}",
-                                                                   "X-Request-ID": f"gunicorn-{number}"})
-        assert status == 200 and headers["X-Request-ID"] == f"gunicorn-{number}"
+                                                                   "X-Request-ID": f"server-{number}"})
+        assert status == 200 and headers["X-Request-ID"] == f"server-{number}"
 
     # Each scrape reaches one worker or the other; every one of them must report the sum over both.
     for _ in range(6):
@@ -91,9 +99,9 @@ def test_metrics_add_up_across_workers_and_logs_are_json(server):
 
     records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     access = [r for r in records if r["logger"] == "moderation.access" and r["path"] == "/v1/moderate"]
-    assert sorted(r["request_id"] for r in access) == sorted(f"gunicorn-{n}" for n in range(12))
+    assert sorted(r["request_id"] for r in access) == sorted(f"server-{n}" for n in range(12))
     assert all(r["status"] == 200 and r["method"] == "POST" and isinstance(r["api_key_id"], int) for r in access)
-    assert any(r["logger"] == "gunicorn.error" for r in records)  # gunicorn's own lines are JSON too
+    assert any(r["logger"] == OWN_LOGGER[name] for r in records)  # the server's own lines are JSON too
     assert [r for r in records if r["level"] in ("ERROR", "CRITICAL")] == []  # both workers booted and stayed
     text = log.read_text()
     assert secret not in text and "clueless idiot" not in text
