@@ -62,6 +62,13 @@ def on_starting(server) -> None:
     prepare_master(server.log.warning)
 
 
+def post_worker_init(worker) -> None:
+    """Keep the loaded model out of the garbage collector's full passes (see moderation.server.worker_app)."""
+    import gc
+
+    gc.freeze()
+
+
 def child_exit(server, worker) -> None:
     """Drop the live gauges of a worker that exited (its counters stay: they are part of the totals)."""
     from prometheus_client import multiprocess

@@ -68,8 +68,10 @@ def existing_in(session: Session, client_ids: list[str]) -> dict[str, StoredComm
     return {row.client_id: row for row in rows}
 
 
-_ANY_STORED = (select(StoredComment.client_id)  # built once: the request path runs it for every batch
+# Built once: the request path runs one of them for every batch (an IN list costs a compilation step more).
+_ANY_STORED = (select(StoredComment.client_id)
                .where(StoredComment.client_id.in_(bindparam("ids", expanding=True))).limit(1))
+_IS_STORED = select(StoredComment.client_id).where(StoredComment.client_id == bindparam("id"))
 
 
 def existing(store: Store, client_ids: list[str]) -> dict[str, StoredComment]:
@@ -77,7 +79,8 @@ def existing(store: Store, client_ids: list[str]) -> dict[str, StoredComment]:
     if not client_ids:
         return {}
     with store.transaction() as connection:
-        if connection.scalar(_ANY_STORED, {"ids": client_ids}) is None:
+        query, ids = (_IS_STORED, {"id": client_ids[0]}) if len(client_ids) == 1 else (_ANY_STORED, {"ids": client_ids})
+        if connection.scalar(query, ids) is None:
             return {}
     with store.session() as session:
         return existing_in(session, client_ids)
