@@ -10,12 +10,15 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .sparse_rows import SparseRows
+
 _P = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
 _SEPARATOR = 0  # code point between documents
 _SPACE = 32
 _powers_cache: dict[str, np.ndarray] = {}
 _TABLE_FROM = 20_000  # n-grams in a batch from which the hash table beats a binary search
+_DISTINCT_FROM = 2_000  # n-grams from which looking each distinct one up once pays for finding them
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -29,13 +32,15 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _powers_cache["p"], _powers_cache["q"]
 
 
-def _mix(h: np.ndarray, salt: int) -> np.ndarray:
-    """Finalise hashes (splitmix64) so close substrings land far apart; the salt keeps orders distinct."""
-    with np.errstate(over="ignore"):
-        h = h + np.uint64(salt * 0x9E3779B97F4A7C15 % (1 << 64))
-        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return h ^ (h >> np.uint64(31))
+def _mix(h: np.ndarray, salt: np.ndarray) -> np.ndarray:
+    """Finalise hashes (splitmix64) so close substrings land far apart; the salt (one per hash) keeps orders distinct.
+
+    Arrays of unsigned integers wrap around silently, so no ``errstate`` is needed here or in ``_Batch.hash``.
+    """
+    h = h + salt.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
 
 
 class _Batch:
@@ -45,55 +50,139 @@ class _Batch:
         joined = "\x00".join(texts) + "\x00"
         self.codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        self.starts = np.zeros(len(texts), dtype=np.int64)
-        np.cumsum(lengths[:-1] + 1, out=self.starts[1:])
-        self.doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths + 1)
-        powers, inverse = _powers(len(self.codes))
-        with np.errstate(over="ignore"):
-            self.prefix = np.zeros(len(self.codes) + 1, dtype=np.uint64)
-            np.cumsum(self.codes * powers[: len(self.codes)], out=self.prefix[1:])
-        self.inverse = inverse
+        self.doc = np.arange(len(texts)).repeat(lengths + 1)
+        powers, self.inverse = _powers(len(self.codes))
+        self.prefix = np.zeros(len(self.codes) + 1, dtype=np.uint64)
+        (self.codes * powers[: len(self.codes)]).cumsum(out=self.prefix[1:])
 
     def hash(self, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Position-independent hash of each substring codes[begin:end]."""
-        with np.errstate(over="ignore"):
-            return (self.prefix[end] - self.prefix[begin]) * self.inverse[begin]
+        return (self.prefix[end] - self.prefix[begin]) * self.inverse[begin]
+
+
+# Few numpy calls per batch below, and ndarray methods rather than numpy's Python wrappers: for one comment,
+# the fixed cost of each call is most of the work.
+
+def _char_spans(codes: np.ndarray, ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of every character n-gram of texts laid end to end, each followed by a separator."""
+    separators = (codes == _SEPARATOR).nonzero()[0]
+    positions = np.arange(len(codes))
+    room = separators[separators.searchsorted(positions)] - positions
+    begins = [(room >= n).nonzero()[0] for n in range(ngram_range[0], ngram_range[1] + 1)]
+    sizes = np.arange(ngram_range[0], ngram_range[1] + 1, dtype=np.uint8)
+    return _join(begins), sizes.repeat([len(b) for b in begins])
+
+
+_EDGE = np.ones(1, dtype=np.int8)
+
+
+def _word_spans(codes: np.ndarray, doc: np.ndarray, ngram_range: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """Start, end and number of tokens of every word n-gram within one text, its tokens separated by spaces."""
+    is_break = (codes == _SPACE) | (codes == _SEPARATOR)
+    edges = np.concatenate((_EDGE, is_break.view(np.int8), _EDGE))
+    step = edges[1:] - edges[:-1]  # -1 where a token starts, 1 just after it ends
+    begins = (step == -1).nonzero()[0]
+    ends = (step == 1).nonzero()[0]
+    token_doc = doc[begins]
+    firsts = []  # first token of every n-gram within one document, for each n
+    for n in range(ngram_range[0], ngram_range[1] + 1):
+        firsts.append((token_doc[: max(len(begins) - n + 1, 0)] == token_doc[n - 1:]).nonzero()[0])
+    sizes = np.arange(ngram_range[0], ngram_range[1] + 1, dtype=np.uint8).repeat([len(f) for f in firsts])
+    first = _join(firsts)
+    return begins[first], ends[first + sizes - 1], sizes
+
+
+def _join(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays end to end; a single one as it is, not copied (training hashes tens of millions of n-grams)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def char_ngrams(texts: list[str], ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(document index, hash) of every character n-gram of each text padded with one space each side."""
     batch = _Batch([f" {t} " for t in texts])
-    separators = np.flatnonzero(batch.codes == _SEPARATOR)
-    next_separator = separators[np.searchsorted(separators, np.arange(len(batch.codes)))]
-    docs, hashes = [], []
-    for n in range(ngram_range[0], ngram_range[1] + 1):
-        begin = np.flatnonzero(next_separator - np.arange(len(batch.codes)) >= n)
-        docs.append(batch.doc[begin])
-        hashes.append(_mix(batch.hash(begin, begin + n), n))
-    return np.concatenate(docs), np.concatenate(hashes)
+    begin, size = _char_spans(batch.codes, ngram_range)
+    return batch.doc[begin], _mix(batch.hash(begin, begin + size), size)
 
 
 def word_ngrams(texts: list[str], ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(document index, hash) of every word n-gram of each text, whose tokens are separated by single spaces."""
     batch = _Batch(texts)
-    is_break = (batch.codes == _SPACE) | (batch.codes == _SEPARATOR)
-    is_start = ~is_break & np.concatenate(([True], is_break[:-1]))
-    is_end = ~is_break & np.concatenate((is_break[1:], [True]))
-    begins = np.flatnonzero(is_start)
-    ends = np.flatnonzero(is_end) + 1
-    token_doc = batch.doc[begins]
-    docs, hashes = [], []
-    for n in range(ngram_range[0], ngram_range[1] + 1):
-        if len(begins) < n:
-            continue
-        first = np.arange(len(begins) - n + 1)
-        same_doc = token_doc[first] == token_doc[first + n - 1]
-        first = first[same_doc]
-        docs.append(token_doc[first])
-        hashes.append(_mix(batch.hash(begins[first], ends[first + n - 1]), 100 + n))
-    if not docs:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    return np.concatenate(docs), np.concatenate(hashes)
+    begin, end, size = _word_spans(batch.codes, batch.doc, ngram_range)
+    return batch.doc[begin], _mix(batch.hash(begin, end), 100 + size.astype(np.int64))
+
+
+def rows_together(parts: list[tuple["HashedNgramTfidf", list[str]]]) -> list[SparseRows]:
+    """:meth:`HashedNgramTfidf.rows` of several fitted vectorisers, each on its own texts, in one pass.
+
+    One comment's features need three vectorisations of short strings (words, characters, topic words),
+    where the fixed cost of each numpy call outweighs the work: the texts of all three go into one batch,
+    and hashing, counting and weighing are done once for all.
+
+    Parameters
+    ----------
+    parts : list of (HashedNgramTfidf, list of str)
+        Each fitted vectoriser with the texts it should transform.
+
+    Returns
+    -------
+    list of SparseRows
+        Each part's TF-IDF rows over its vectoriser's columns.
+    """
+    indptr, column, counts, doc_bounds = _count_together(parts)
+    bounds = [(int(indptr[first]), int(indptr[last])) for first, last in zip(doc_bounds, doc_bounds[1:])]
+    sublinear = [vectorizer.sublinear_tf for vectorizer, _ in parts]
+    if all(sublinear):
+        tf = np.log1p(counts)
+    else:
+        tf = _join([np.log1p(counts[b:e]) if log else counts[b:e] for log, (b, e) in zip(sublinear, bounds)])
+    values = _unit_length(indptr, tf * _join([v.idf_[column[b:e]] for (v, _), (b, e) in zip(parts, bounds)]))
+    return [SparseRows(indptr[first:last + 1] - b, column[b:e], values[b:e], vectorizer.n_features_out_)
+            for (vectorizer, _), first, last, (b, e) in zip(parts, doc_bounds, doc_bounds[1:], bounds)]
+
+
+def _count_together(parts: list[tuple["HashedNgramTfidf", list[str]]]) -> tuple[np.ndarray, ...]:
+    """Counts of every part's texts over its vectoriser's vocabulary, all texts' rows in one CSR matrix.
+
+    Returns the row pointers, columns and counts of that matrix, and where each part's rows begin.
+    """
+    laid_out = [vectorizer._laid_out(texts) for vectorizer, texts in parts]
+    batch = _Batch([t for texts in laid_out for t in texts])
+    doc_bounds, code_bounds = [0], [0]
+    for texts in laid_out:
+        doc_bounds.append(doc_bounds[-1] + len(texts))
+        code_bounds.append(code_bounds[-1] + sum(map(len, texts)) + len(texts))
+    begins, ends, salts = [], [], []
+    for (vectorizer, _), start, stop in zip(parts, code_bounds, code_bounds[1:]):
+        begin, end, salt = vectorizer._spans(batch.codes[start:stop], batch.doc[start:stop])
+        begins.append(begin + start if start else begin)
+        ends.append(end + start if start else end)
+        salts.append(salt)
+    begin = _join(begins)
+    hashes = _mix(batch.hash(begin, _join(ends)), _join(salts))
+    # Each text belongs to one part, so (text, column) pairs are distinct across parts as they are.
+    width = max(max(vectorizer.n_features_out_ for vectorizer, _ in parts), 1)
+    keys, offset = [], 0
+    for (vectorizer, _), part in zip(parts, begins):
+        found, column = vectorizer._known(hashes[offset:offset + len(part)])
+        keys.append(batch.doc[part[found]] * width + column)
+        offset += len(part)
+    keys = _join(keys)
+    keys.sort()
+    first = np.concatenate((_TRUE[: len(keys)], keys[1:] != keys[:-1])).nonzero()[0]  # each run of equal keys
+    counts = np.concatenate((first[1:], [len(keys)])) - first
+    keys = keys[first]
+    indptr = keys.searchsorted(np.arange(doc_bounds[-1] + 1) * width).astype(np.int32)
+    return indptr, (keys % width).astype(np.int32), counts.astype(np.float32), doc_bounds
+
+
+_TRUE = np.ones(1, dtype=bool)
+
+
+def _unit_length(indptr: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The values of CSR rows divided by their row's Euclidean norm."""
+    rows = np.arange(len(indptr) - 1).repeat(indptr[1:] - indptr[:-1])
+    norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(indptr) - 1)).astype(np.float32)
+    return values / norms[rows]
 
 
 class HashedNgramTfidf(TransformerMixin, BaseEstimator):
@@ -127,6 +216,22 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
             return word_ngrams(list(texts), self.ngram_range)
         raise ValueError(f"kind must be 'char' or 'word', not {self.kind!r}")
 
+    def _laid_out(self, texts) -> list[str]:
+        """The texts as hashed: character n-grams see one space of padding each side."""
+        if self.kind == "char":
+            return [f" {t} " for t in texts]
+        if self.kind == "word":
+            return list(texts)
+        raise ValueError(f"kind must be 'char' or 'word', not {self.kind!r}")
+
+    def _spans(self, codes: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start, end and hash salt of every n-gram of laid-out texts (code points and their text numbers)."""
+        if self.kind == "char":
+            begin, size = _char_spans(codes, self.ngram_range)
+            return begin, begin + size, size
+        begin, end, size = _word_spans(codes, doc, self.ngram_range)
+        return begin, end, 100 + size.astype(np.int64)
+
     def fit(self, X, y=None):
         self._fit_counts(list(X))
         return self
@@ -155,26 +260,34 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
     def counts(self, X) -> sp.csr_matrix:
         """Raw n-gram counts over the fitted vocabulary."""
         texts = list(X)
-        docs, hashes = self._ngrams(texts)
-        columns = self._columns(hashes)
-        known = columns >= 0
-        width = max(self.n_features_out_, 1)
-        keys, counts = np.unique(docs[known] * width + columns[known], return_counts=True)
-        indptr = np.searchsorted(keys, np.arange(len(texts) + 1) * width).astype(np.int32)
-        return sp.csr_matrix((counts.astype(np.float32), (keys % width).astype(np.int32), indptr),
-                             shape=(len(texts), self.n_features_out_))
+        indptr, columns, counts, _ = _count_together([(self, texts)])
+        return sp.csr_matrix((counts, columns, indptr), shape=(len(texts), self.n_features_out_))
 
-    def _columns(self, hashes: np.ndarray) -> np.ndarray:
-        """Column of each hash, or -1 where it is not in the vocabulary.
+    def _known(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the hashes are in the vocabulary (their positions), and their columns, in no particular order.
 
-        A binary search of the sorted vocabulary costs one numpy call, which is what the few hundred
+        A binary search of the sorted vocabulary costs a few numpy calls, which is what the few hundred
         n-grams of one comment need; the hash table's probe rounds pay off from a few tens of thousands.
+        The hashes are searched in sorted order, each search starting where the last ended: several times
+        faster than searching a vocabulary larger than the CPU's cache in random order. The occlusion
+        variants of a comment share most of their n-grams, so from a few thousand each is searched once.
         """
         if len(hashes) >= _TABLE_FROM or not len(self.vocabulary_):
-            return self._table().lookup(hashes)
-        where = np.searchsorted(self.vocabulary_, hashes)
-        where[where == len(self.vocabulary_)] = 0
-        return np.where(self.vocabulary_[where] == hashes, where, -1)
+            columns = self._table().lookup(hashes)
+            found = (columns >= 0).nonzero()[0]
+            return found, columns[found]
+        order = hashes.argsort()
+        distinct = hashes.take(order)
+        repeats = len(hashes) >= _DISTINCT_FROM
+        if repeats:
+            is_new = np.concatenate((_TRUE, distinct[1:] != distinct[:-1]))
+            slot, distinct = is_new.cumsum() - 1, distinct[is_new]
+        where = self.vocabulary_.searchsorted(distinct)
+        np.minimum(where, len(self.vocabulary_) - 1, out=where)
+        hit = self.vocabulary_.take(where) == distinct
+        if repeats:
+            hit, where = hit.take(slot), where.take(slot)
+        return order[hit], where[hit]
 
     def _table(self) -> "_HashTable":
         table = self.__dict__.get("_lookup")
@@ -186,15 +299,17 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
         return {k: v for k, v in self.__dict__.items() if k != "_lookup"}
 
     def transform(self, X) -> sp.csr_matrix:
-        return self._weigh(self.counts(X))
+        return self.rows(X).to_csr()
+
+    def rows(self, X) -> SparseRows:
+        """:meth:`transform` as CSR arrays, without building a scipy matrix."""
+        return rows_together([(self, list(X))])[0]
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """TF-IDF rows of unit length from a count matrix (changed in place)."""
         values = np.log1p(counts.data) if self.sublinear_tf else counts.data
         values *= self.idf_[counts.indices]
-        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=counts.shape[0])).astype(np.float32)
-        counts.data = values / norms[rows]
+        counts.data = _unit_length(counts.indptr, values)
         return counts
 
     def get_feature_names_out(self, input_features=None):

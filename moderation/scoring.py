@@ -13,6 +13,10 @@ from .policy import Decision, Policy
 _SEGMENT_RE = re.compile(r"\w[\w'’*#@$!|+.\-]*\w|\w")
 MAX_SEGMENTS = 60
 MIN_SPAN_SCORE = 0.02
+# Up to these sizes, featurising without scipy matrices (CommentFeaturizer.rows, text_rows) is faster than the
+# pipeline: comments each with their own thread, and the text-only occlusion variants of comments.
+SMALL_BATCH = 16
+SMALL_VARIANT_BATCH = 64
 
 
 @dataclass
@@ -58,6 +62,8 @@ class Scorer:
         """Probabilities, one row per comment and one column per label in ``labels`` order."""
         if not comments:
             return np.zeros((0, len(self.labels)))
+        if len(comments) <= SMALL_BATCH:
+            return self.pipeline[-1].predict_proba(self.pipeline[0].rows(comments))
         return self.pipeline.predict_proba(comments)
 
     def moderate(self, comments: list[Comment], policies: list[Policy] | None = None,
@@ -76,10 +82,11 @@ class Scorer:
     def _predict_variants(self, variants: list[Comment], labels: set[str]) -> np.ndarray:
         """Probabilities of occluded variants; labels that read only the text skip the context features."""
         features, classifier = self.pipeline[0], self.pipeline[-1]
-        text_only = set(getattr(classifier, "text_only", ()))
-        if labels <= text_only and hasattr(features, "text_features") and hasattr(classifier, "predict_proba_text"):
-            return classifier.predict_proba_text(features.text_features([v.text for v in variants]))
-        return self.predict(variants)
+        if not labels <= set(classifier.text_only):
+            return self.predict(variants)
+        texts = [v.text for v in variants]
+        small = len(texts) <= SMALL_VARIANT_BATCH
+        return classifier.predict_proba_text(features.text_rows(texts) if small else features.text_features(texts))
 
     def _explain(self, comments, probabilities, results) -> None:
         """Occlusion: a span's score is how much the label's probability drops when its words are removed."""

@@ -68,3 +68,16 @@ def test_hash_table_finds_every_key_and_nothing_else():
     assert (table.lookup(crowded) == np.arange(len(crowded))).all()
     others = np.setdiff1d(rng.integers(1, 2**63, size=20_000, dtype=np.int64).astype(np.uint64), crowded)
     assert (table.lookup(others) == -1).all()
+
+
+def test_vectorisers_together_give_each_ones_own_rows():
+    from moderation.ngrams import rows_together
+
+    words = HashedNgramTfidf("word", (1, 2), min_df=1).fit(TEXTS)
+    unigrams = HashedNgramTfidf("word", (1, 1), min_df=1, sublinear_tf=False).fit(TEXTS[2:])
+    chars = HashedNgramTfidf("char", (2, 4), min_df=1).fit(TEXTS)
+    parts = [(words, TEXTS[::-1]), (chars, TEXTS[:2] + ["idiot idiot"]), (unigrams, ["", "an idiot an"])]
+    for (vectoriser, texts), rows in zip(parts, rows_together(parts)):
+        alone = vectoriser.transform(texts)
+        assert rows.shape == alone.shape
+        assert (rows.to_csr() != alone).nnz == 0
