@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,20 +68,14 @@ def existing_in(session: Session, client_ids: list[str]) -> dict[str, StoredComm
     return {row.client_id: row for row in rows}
 
 
-# Built once: the request path runs one of them for every batch (an IN list costs a compilation step more).
-_ANY_STORED = (select(StoredComment.client_id)
-               .where(StoredComment.client_id.in_(bindparam("ids", expanding=True))).limit(1))
-_IS_STORED = select(StoredComment.client_id).where(StoredComment.client_id == bindparam("id"))
-
-
 def existing(store: Store, client_ids: list[str]) -> dict[str, StoredComment]:
     """:func:`existing_in` in a transaction of its own; one indexed look-up when none is stored (the usual case)."""
     if not client_ids:
         return {}
-    with store.transaction() as connection:
-        query, ids = (_IS_STORED, {"id": client_ids[0]}) if len(client_ids) == 1 else (_ANY_STORED, {"ids": client_ids})
-        if connection.scalar(query, ids) is None:
-            return {}
+    markers = ", ".join("?" * len(client_ids))
+    if store.first_value(f"SELECT 1 FROM {StoredComment.__tablename__} WHERE client_id IN ({markers}) LIMIT 1",
+                         tuple(client_ids)) is None:
+        return {}
     with store.session() as session:
         return existing_in(session, client_ids)
 
