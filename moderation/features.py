@@ -163,7 +163,7 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         context = self.context_features(comments) * self.context_scale
         return sp.hstack([*self._text_blocks([c.text for c in comments]), dense_rows(context).to_csr()], format="csr")
 
-    def rows(self, X) -> SparseRows:
+    def rows(self, X, keep_own: bool = True) -> SparseRows:
         """:meth:`transform` of a few comments, the same values as CSR arrays, without scipy matrices.
 
         For one comment the fixed cost of each scipy and numpy call outweighs the work, so this path
@@ -176,6 +176,9 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         ----------
         X : list of Comment or str
             The comments.
+        keep_own : bool
+            Cache the comments' own topic vectors too: they are the thread of the comments that follow.
+            Occlusion variants, which never recur, are not kept.
 
         Returns
         -------
@@ -195,8 +198,11 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
             (self.topics_.words_, [topic_words(t) for t in normalized] + [topic_text(t) for t in missing])])
         latent = topics @ self.topics_.components_.T
         computed = {t: _TopicVector.of_row(topics, latent, n + i) for i, t in enumerate(missing)}
-        cache.put_many(computed)
         vectors = {t: vector or computed[t] for t, vector in zip(context_texts, cached)}
+        if keep_own:
+            computed.update((c.text, _TopicVector.of_row(topics, latent, i)) for i, c in enumerate(comments)
+                            if c.text and c.text not in vectors)
+        cache.put_many(computed)
         end = topics.indptr[n]
         own = SparseRows(topics.indptr[:n + 1], topics.indices[:end], topics.data[:end], topics.n_columns)
         context = self._cached_context_features(comments, groups, own, latent[:n], vectors) * self.context_scale

@@ -14,8 +14,9 @@ _SEGMENT_RE = re.compile(r"\w[\w'’*#@$!|+.\-]*\w|\w")
 MAX_SEGMENTS = 60
 MIN_SPAN_SCORE = 0.02
 # Up to these sizes, featurising without scipy matrices (CommentFeaturizer.rows, text_rows) is faster than the
-# pipeline: comments each with their own thread, and the text-only occlusion variants of comments.
-SMALL_BATCH = 16
+# pipeline: comments (the break-even is 16 to 32, from comments on many articles to comments on one article),
+# and the text-only occlusion variants of comments.
+SMALL_BATCH = 24
 SMALL_VARIANT_BATCH = 64
 
 
@@ -71,8 +72,8 @@ class Scorer:
         """Score, decide and (for flagged labels) explain a batch of comments."""
         probabilities = self.predict(comments)
         results = []
-        for i, comment in enumerate(comments):
-            scores = {label: round(float(p), 4) for label, p in zip(self.labels, probabilities[i])}
+        for i, row in enumerate(probabilities.tolist()):  # Python floats: the rounding is that of float(p)
+            scores = {label: round(p, 4) for label, p in zip(self.labels, row)}
             decision = (policies[i] if policies else self.policy).decide(scores)
             results.append(Result(scores, decision))
         if explain:
@@ -82,11 +83,13 @@ class Scorer:
     def _predict_variants(self, variants: list[Comment], labels: set[str]) -> np.ndarray:
         """Probabilities of occluded variants; labels that read only the text skip the context features."""
         features, classifier = self.pipeline[0], self.pipeline[-1]
-        if not labels <= set(classifier.text_only):
-            return self.predict(variants)
-        texts = [v.text for v in variants]
-        small = len(texts) <= SMALL_VARIANT_BATCH
-        return classifier.predict_proba_text(features.text_rows(texts) if small else features.text_features(texts))
+        if labels <= set(classifier.text_only):
+            texts = [v.text for v in variants]
+            small = len(texts) <= SMALL_VARIANT_BATCH
+            return classifier.predict_proba_text(features.text_rows(texts) if small else features.text_features(texts))
+        if len(variants) <= SMALL_BATCH:
+            return classifier.predict_proba(features.rows(variants, keep_own=False))
+        return self.pipeline.predict_proba(variants)
 
     def _explain(self, comments, probabilities, results) -> None:
         """Occlusion: a span's score is how much the label's probability drops when its words are removed."""

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass takes several times longer to build, and many are built
 class SparseRows:
     """Rows of a sparse matrix as CSR arrays; ``rows @ dense`` works as for a scipy CSR matrix."""
 

@@ -65,6 +65,7 @@ def _contexts(text: str, i: int) -> list[Comment]:
         Comment(text, None, THREAD, THREAD[i % 4]),
         Comment(text, ARTICLE, (), text),
         Comment(text, text, (text, text, "")),
+        Comment(text, ARTICLE, THREAD * 9, THREAD[3]),  # longer than MAX_THREAD
     ]
 
 
@@ -143,6 +144,20 @@ def test_context_cache_is_not_pickled(pipeline):
     after = pickle.dumps(pipeline)
     assert after == before
     assert "_context_cache" not in pickle.loads(after)[0].__dict__
+
+
+def test_scored_comments_are_kept_as_context_and_occlusion_variants_are_not(pipeline):
+    scorer = Scorer(_artifact(pipeline))
+    eager = Policy.from_model(scorer.policy.thresholds, {label: {"flag": 0.0} for label in scorer.labels})
+    comment = Comment("Shut up, you clueless idiot, nobody asked you.", ARTICLE, THREAD)
+    assert len(segments(comment.text)) <= SMALL_BATCH  # its variants take the cached path, context and all
+    result = scorer.moderate([comment], [eager])[0]
+    assert set(result.decision.flags) == set(scorer.labels)
+    kept = set(pipeline[0]._context_cache._entries)
+    assert comment.text in kept and ARTICLE in kept
+    assert not {comment.text[:b] + " " + comment.text[e:] for b, e in segments(comment.text)} & kept
+    later = Comment("Agreed, the bridge looks fine.", ARTICLE, THREAD + (comment.text,))
+    np.testing.assert_allclose(_rows_proba(pipeline, [later]), pipeline.predict_proba([later]), rtol=0, atol=1e-5)
 
 
 def test_threads_sharing_a_small_cache_get_the_serial_results(pipeline, monkeypatch):
