@@ -330,7 +330,7 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         denominator = norms[:n] * norms[n:].reshape(3, n)
         cos = np.divide(dots, denominator, out=np.zeros((3, n)), where=denominator > 0)
         latent = _unit_rows(latent)
-        lsa = np.einsum("ij,bij->bi", latent[:n], latent[n:].reshape(3, n, -1))
+        lsa = np.einsum("ij,bij->bi", latent[:n], latent[n:].reshape(3, n, latent.shape[1]))
         in_context = np.zeros(split, dtype=bool)
         in_context[where[block <= 2]] = True  # own words also in the article or the thread
         shared = np.bincount(own_comment[in_context], minlength=n)

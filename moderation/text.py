@@ -34,7 +34,7 @@ _SPACED_RE = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
 # A word that mixes letters with digits or symbols used as letters: "1d10t", "m0r0n", "a$$", "sh!t".
 _LEET_RE = re.compile(r"(?<![\w$@!|+€])(?=[\w$@!|+€]*[a-z])(?=[\w$@!|+€]*[0134578$@!|+€])[\w$@!|+€]*[a-z0-9][\w$@!|+€]*")
 _NUMERIC_WORD_RE = re.compile(r"\d+(?:st|nd|rd|th|s|k|m|am|pm|h|km|kg|mm|cm|ft|x)?")
-_ELONGATION_RE = re.compile(r"(\w)\1\1+")  # a letter and two or more copies: faster in re than \1{2,}
+_ELONGATION_RE = re.compile(r"(\w)\1\1+")  # \1{2,}, spelled so that re matches it faster
 _MASKED_RE = re.compile(r"\b[a-z]+[*#%_]+[a-z]*\b|\b[a-z]*[*#%_]+[a-z]+\b")
 _HAS_LEET_RE = re.compile(r"[a-z][0134578$@!|+€]|[0134578$@!|+€][a-z]")
 _HAS_MASK_RE = re.compile(r"[a-z][*#%_]")

@@ -100,6 +100,11 @@ def test_rows_are_the_transforms_features_exactly(pipeline):
         assert np.array_equal(rows.data, matrix.data)
 
 
+def test_an_empty_batch_has_no_rows(pipeline):
+    assert pipeline[0].rows([]).to_csr().shape == pipeline[0].transform([]).shape == (0, pipeline[0].n_features_out_)
+    assert pipeline[0].text_rows([]).shape == (0, pipeline[0].n_text_features_)
+
+
 def test_duplicates_and_plain_strings_in_one_batch(pipeline):
     batch = [COMMENTS[7], COMMENTS[7], "plain string, you idiot", COMMENTS[7], Comment("")]
     np.testing.assert_allclose(_rows_proba(pipeline, batch), pipeline.predict_proba(batch), rtol=0, atol=1e-5)
