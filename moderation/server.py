@@ -67,8 +67,13 @@ def worker_app():
     worker; a full collection walks them all (about 0.1 s here), a stall in whichever request triggers it.
     Frozen, they are still freed by reference counting, just never scanned.
     """
+    from threadpoolctl import threadpool_limits
+
     from .app import create_app
 
+    # The environment set by prepare_environment comes too late when the launching process had already
+    # imported numpy (the `moderation` CLI does), and forked workers inherit its pools: limit them here.
+    threadpool_limits(1)
     app = create_app()
     gc.freeze()
     return app
