@@ -194,16 +194,18 @@ class ThreadMemory:
                 atexit.register(self.flush)  # a worker stopping gracefully writes what it holds
             self._wake.notify()
 
-    def flush(self) -> None:
-        """Write every pending entry now (a worker that is shutting down); they wait on if the store is down."""
+    def flush(self) -> bool:
+        """Write every pending entry now; False when the store is down, and they wait for the next attempt."""
         with self._wake:
             rows, self._pending = self._pending, []
         try:
             self._write(rows)
         except StoreUnavailable as error:
             with self._wake:
-                self._pending[:0] = rows
-            log.warning("store unavailable, %d thread entries not written: %s", len(rows), error)
+                self._pending[:0] = rows  # kept for the next attempt, within MAX_PENDING
+            log.warning("store unavailable, %d thread entries wait: %s", len(rows), error)
+            return False
+        return True
 
     def _thread(self, article_id: str) -> _Thread:
         thread = self._threads.get(article_id)
@@ -221,17 +223,11 @@ class ThreadMemory:
                 while not self._pending:
                     self._wake.wait()
             time.sleep(self.flush_seconds)  # gather what arrives meanwhile into the same transaction
-            with self._wake:
-                rows, self._pending = self._pending, []
             try:
-                self._write(rows)
-            except StoreUnavailable as error:
-                with self._wake:
-                    self._pending[:0] = rows  # kept for the next attempt, within MAX_PENDING
-                log.warning("store unavailable, %d thread entries wait: %s", len(rows), error)
-                time.sleep(1.0)
+                if not self.flush():
+                    time.sleep(1.0)
             except Exception:  # the writer must outlive any one bad batch
-                log.exception("thread memory write failed; %d entries dropped", len(rows))
+                log.exception("thread memory write failed; a batch of entries was dropped")
 
     def _write(self, rows: list[dict]) -> None:
         """Insert entries and trim articles that gained ``keep`` entries since their last trim."""

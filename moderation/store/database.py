@@ -16,6 +16,12 @@ class StoreUnavailable(Exception):
     """The database cannot be reached; callers answer 503 rather than pretend."""
 
 
+def _unavailable(error: Exception) -> StoreUnavailable:
+    """StoreUnavailable with the first line of the driver's message (SQLAlchemy wraps it in ``orig``)."""
+    message = str(getattr(error, "orig", None) or error)
+    return StoreUnavailable(message.splitlines()[0] if message else message)
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -51,7 +57,7 @@ class Store:
             session.commit()
         except OperationalError as error:
             session.rollback()
-            raise StoreUnavailable(str(error.orig).splitlines()[0] if error.orig else str(error)) from error
+            raise _unavailable(error) from error
         except BaseException:
             session.rollback()
             raise
@@ -65,7 +71,7 @@ class Store:
             with self.engine.begin() as connection:
                 yield connection
         except OperationalError as error:
-            raise StoreUnavailable(str(error.orig).splitlines()[0] if error.orig else str(error)) from error
+            raise _unavailable(error) from error
 
     def first_value(self, sql: str, params: tuple):
         """The first column of the first row of a read-only query (None if no row), on a raw DB-API connection.
@@ -91,7 +97,7 @@ class Store:
             finally:
                 connection.close()
         except (OperationalError, DisconnectionError, dbapi.OperationalError, dbapi.InterfaceError) as error:
-            raise StoreUnavailable(str(getattr(error, "orig", None) or error).splitlines()[0]) from error
+            raise _unavailable(error) from error
         return None if row is None else row[0]
 
     def ping(self) -> bool:
