@@ -336,7 +336,7 @@ def purge(days, keep_labels):
               help="HOST:PORT to listen on (MODERATION_BIND).")
 @click.option("--workers", envvar="MODERATION_WORKERS", default=2, show_default=True, type=click.IntRange(1),
               help="Worker processes, one per core (MODERATION_WORKERS).")
-@click.option("--threads", envvar="MODERATION_THREADS", default=4, show_default=True, type=click.IntRange(1),
+@click.option("--threads", envvar="MODERATION_THREADS", default=2, show_default=True, type=click.IntRange(1),
               help="Request threads per worker (MODERATION_THREADS).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead (one process, reloads nothing).")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -3,7 +3,7 @@
 The default production server is granian (``moderation serve``, :mod:`moderation.server`); gunicorn is the
 alternative for deployments that standardise on it.
 
-Environment: ``MODERATION_BIND`` (default 0.0.0.0:8000), ``MODERATION_WORKERS`` (2), ``MODERATION_THREADS`` (4),
+Environment: ``MODERATION_BIND`` (default 0.0.0.0:8000), ``MODERATION_WORKERS`` (2), ``MODERATION_THREADS`` (2),
 ``MODERATION_TIMEOUT`` (30 s) and ``PROMETHEUS_MULTIPROC_DIR``.
 
 Each worker builds its own app after the fork (no preload): the model, its watcher thread and the database
@@ -26,7 +26,7 @@ prepare_environment()
 bind = os.environ.get("MODERATION_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("MODERATION_WORKERS", "2"))
 # Scoring holds the GIL; threads let a worker overlap database waits and slow clients, not scoring.
-threads = int(os.environ.get("MODERATION_THREADS", "4"))
+threads = int(os.environ.get("MODERATION_THREADS", "2"))
 worker_class = "gthread"
 preload_app = False
 timeout = int(os.environ.get("MODERATION_TIMEOUT", "30"))
