@@ -37,6 +37,30 @@ def test_comments_are_stored_once_and_retries_are_answered_from_the_store(servic
     assert sum(queue.counts(store).values()) == 2
 
 
+def test_saved_comments_read_back_as_written_and_a_stored_id_is_skipped(database_url):
+    """save() sends rows through the columns' own conversions on a raw connection: the ORM reads them back whole."""
+    from datetime import datetime, timezone
+
+    from moderation.store import Store
+
+    store = Store(database_url)
+    store.upgrade()
+    result = {"scores": {"toxic": 0.91, "off_topic": 0.02}, "flags": ["toxic"], "decision": "review",
+              "reasons": [{"label": "toxic", "threshold": 0.5}],
+              "spans": [{"label": "toxic", "begin": 0, "end": 5, "text": "Idiöt", "score": 0.4}]}
+    item = queue.ToStore("c-ü", "Idiöt \U0001F621 \"quoted\"", "a-1", None, "u-1", result, "en", "v1")
+    queue.save(store, [item, queue.ToStore("c-2", "Fine.", None, "c-ü", None, result, None, "v1")])
+    queue.save(store, [queue.ToStore("c-ü", "changed", "a-2", None, None, result, None, "v2")])  # already stored
+    stored, history = queue.get(store, "c-ü")
+    assert (stored.text, stored.article_id, stored.parent_id, stored.author_id) == ("Idiöt \U0001F621 \"quoted\"", "a-1",
+                                                                                   None, "u-1")
+    assert queue.stored_result(stored) == result and stored.labels is None and stored.decided_by is None
+    assert (stored.status, stored.version, stored.model_version, stored.language) == ("pending", 1, "v1", "en")
+    assert abs((stored.created_at - datetime.now(timezone.utc)).total_seconds()) < 60  # UTC, not shifted
+    assert queue.get(store, "c-2")[0].parent_id == "c-ü" and history == []
+    store.dispose()
+
+
 def test_only_held_comments_are_stored_by_default(app_factory, database_url):
     app = app_factory(DATABASE_URL=database_url, POLICY={"toxic": {"review": 0.0}})
     store = app.extensions["moderation.store"]

@@ -96,8 +96,7 @@ def save(store: Store, items: list[ToStore]) -> None:
         "model_version": item.model_version, "automatic_decision": item.result["decision"],
         "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": now,
     } for item in items]
-    with store.transaction() as connection:
-        connection.execute(_INSERT_NEW[connection.dialect.name], rows)
+    store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows)
 
 
 def stored_result(comment: StoredComment) -> dict:
