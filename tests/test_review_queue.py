@@ -58,6 +58,11 @@ def test_saved_comments_read_back_as_written_and_a_stored_id_is_skipped(database
     assert (stored.status, stored.version, stored.model_version, stored.language) == ("pending", 1, "v1", "en")
     assert abs((stored.created_at - datetime.now(timezone.utc)).total_seconds()) < 60  # UTC, not shifted
     assert queue.get(store, "c-2")[0].parent_id == "c-ü" and history == []
+    broken = queue.ToStore("c-4", None, None, None, None, result, None, "v1")  # text is NOT NULL
+    with pytest.raises(Exception, match="(?i)null"):
+        queue.save(store, [queue.ToStore("c-3", "First of a failing batch.", None, None, None, result, None, "v1"),
+                           broken])
+    assert queue.existing(store, ["c-3", "c-4"]) == {}  # all or nothing
     store.dispose()
 
 

@@ -73,23 +73,13 @@ class Store:
         """
         if self.engine.dialect.paramstyle != "qmark":
             sql = sql.replace("?", "%s")
-        dbapi = self.engine.dialect.loaded_dbapi
-        try:
-            connection = self.engine.raw_connection()  # the pool's liveness check raises unwrapped errors too
+        with self._raw_connection() as connection:
+            cursor = connection.cursor()
             try:
-                cursor = connection.cursor()
-                try:
-                    cursor.execute(sql, params)
-                    row = cursor.fetchone()
-                finally:
-                    cursor.close()
-            except (dbapi.OperationalError, dbapi.InterfaceError):
-                connection.invalidate()
-                raise
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
             finally:
-                connection.close()
-        except (OperationalError, DisconnectionError, dbapi.OperationalError, dbapi.InterfaceError) as error:
-            raise _unavailable(error) from error
+                cursor.close()
         return None if row is None else row[0]
 
     def execute_many(self, statement, rows: list[dict]) -> None:
@@ -109,21 +99,25 @@ class Store:
         else:
             params = [{name: convert(row[name]) if convert else row[name] for name, convert in zip(names, converters)}
                       for row in rows]
+        with self._raw_connection() as connection:
+            cursor = connection.cursor()
+            try:
+                cursor.executemany(sql, params)
+            finally:
+                cursor.close()
+            connection.commit()
+
+    @contextmanager
+    def _raw_connection(self):
+        """A pooled DB-API connection (rolled back when returned uncommitted); a broken one is invalidated, and
+        connection failures, the pool's liveness check included, become StoreUnavailable."""
         dbapi = self.engine.dialect.loaded_dbapi
         try:
-            connection = self.engine.raw_connection()
+            connection = self.engine.raw_connection()  # the pool's liveness check raises unwrapped errors too
             try:
-                cursor = connection.cursor()
-                try:
-                    cursor.executemany(sql, params)
-                finally:
-                    cursor.close()
-                connection.commit()
+                yield connection
             except (dbapi.OperationalError, dbapi.InterfaceError):
                 connection.invalidate()
-                raise
-            except BaseException:
-                connection.rollback()
                 raise
             finally:
                 connection.close()
