@@ -70,10 +70,10 @@ def list_keys(store: Store) -> list[KeyInfo]:
 
 def revoke(store: Store, key_id_or_prefix: str) -> KeyInfo:
     with store.session() as session:
-        query = select(ApiKey).where(ApiKey.prefix == key_id_or_prefix)
-        if key_id_or_prefix.isdigit():
-            query = select(ApiKey).where(ApiKey.id == int(key_id_or_prefix))
-        row = session.scalars(query).first()
+        # A prefix first: a random prefix can be all digits (about 1 in 40), and then it is not an id.
+        row = session.scalars(select(ApiKey).where(ApiKey.prefix == key_id_or_prefix)).first()
+        if row is None and key_id_or_prefix.isdigit():
+            row = session.get(ApiKey, int(key_id_or_prefix))
         if row is None:
             raise KeyError_(f"no API key {key_id_or_prefix!r}")
         if row.revoked_at is None:

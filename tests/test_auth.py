@@ -54,6 +54,17 @@ def test_keys_are_stored_hashed_and_scopes_validated(app):
         keys.revoke(store, "ffffffff")
 
 
+def test_a_key_whose_prefix_is_all_digits_is_revoked_by_its_prefix(app, monkeypatch):
+    """Random hex prefixes are all digits about once in forty; such a prefix was once read as a key id."""
+    store = app.extensions["moderation.store"]
+    first, _ = keys.create(store, "first", ["score"])
+    monkeypatch.setattr(keys.secrets, "token_hex", lambda size: "03345051")
+    digits, info = keys.create(store, "digits", ["score"])
+    assert keys.revoke(store, "03345051").id == info.id
+    assert keys.KeyVerifier(store).verify(digits) is None and keys.KeyVerifier(store).verify(first) is not None
+    assert keys.revoke(store, str(keys.list_keys(store)[0].id)).name == "first"  # ids still work
+
+
 def test_keys_cli_create_list_revoke(tmp_path, monkeypatch, capsys):
     from moderation.cli import main
 
