@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MODERATION_HOME=/var/lib/moderation \
     PROMETHEUS_MULTIPROC_DIR=/tmp/moderation-metrics \
+    NUMBA_CACHE_DIR=/var/lib/moderation/numba-cache \
     MODERATION_BIND=0.0.0.0:8000
 
 RUN groupadd --system --gid 10001 moderation \
@@ -25,7 +26,8 @@ RUN pip install '.[postgres]'
 
 # Train as the service user, so that the model registry in MODERATION_HOME is its own.
 USER moderation
-RUN moderation train --data /opt/moderation/data/comments.jsonl --articles /opt/moderation/data/articles.jsonl
+RUN moderation train --data /opt/moderation/data/comments.jsonl --articles /opt/moderation/data/articles.jsonl \
+    && python -c "from moderation.ngram_kernel import warm_up; warm_up()"
 
 WORKDIR /var/lib/moderation
 EXPOSE 8000

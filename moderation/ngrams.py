@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from . import ngram_kernel
 from .sparse_rows import SparseRows
 
 _P = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
@@ -19,6 +20,7 @@ _SPACE = 32
 _powers_cache: dict[str, np.ndarray] = {}
 _TABLE_FROM = 20_000  # n-grams in a batch from which the hash table beats a binary search
 _DISTINCT_FROM = 2_000  # n-grams from which looking each distinct one up once pays for finding them
+COMPILED_UP_TO = 50_000  # code points of a batch up to which the compiled kernel counts its n-grams
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,14 +145,17 @@ def rows_together(parts: list[tuple["HashedNgramTfidf", list[str]]]) -> list[Spa
 def _count_together(parts: list[tuple["HashedNgramTfidf", list[str]]]) -> tuple[np.ndarray, ...]:
     """Counts of every part's texts over its vectoriser's vocabulary, all texts' rows in one CSR matrix.
 
-    Returns the row pointers, columns and counts of that matrix, and where each part's rows begin.
+    Returns the row pointers, columns and counts of that matrix, and where each part's rows begin. Up to
+    COMPILED_UP_TO code points in all, the compiled kernel counts them (the same arrays, bit for bit).
     """
     laid_out = [vectorizer._laid_out(texts) for vectorizer, texts in parts]
-    batch = _Batch([t for texts in laid_out for t in texts])
     doc_bounds, code_bounds = [0], [0]
     for texts in laid_out:
         doc_bounds.append(doc_bounds[-1] + len(texts))
         code_bounds.append(code_bounds[-1] + sum(map(len, texts)) + len(texts))
+    if code_bounds[-1] <= COMPILED_UP_TO:
+        return (*_count_compiled([vectorizer for vectorizer, _ in parts], laid_out), doc_bounds)
+    batch = _Batch([t for texts in laid_out for t in texts])
     begins, ends, salts = [], [], []
     for (vectorizer, _), start, stop in zip(parts, code_bounds, code_bounds[1:]):
         begin, end, salt = vectorizer._spans(batch.codes[start:stop], batch.doc[start:stop])
@@ -176,6 +181,20 @@ def _count_together(parts: list[tuple["HashedNgramTfidf", list[str]]]) -> tuple[
 
 
 _TRUE = np.ones(1, dtype=bool)
+
+
+def _count_compiled(vectorizers: list["HashedNgramTfidf"], laid_out: list[list[str]]) -> tuple[np.ndarray, ...]:
+    """Row pointers, columns and counts of :func:`_count_together`, from :func:`ngram_kernel.count`."""
+    texts = [t for part in laid_out for t in part]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    ends = lengths.cumsum()
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    part = np.arange(len(laid_out)).repeat([len(t) for t in laid_out])
+    words = np.array([v.kind == "word" for v in vectorizers])
+    lows = np.array([v.ngram_range[0] for v in vectorizers], dtype=np.int64)
+    highs = np.array([v.ngram_range[1] for v in vectorizers], dtype=np.int64)
+    return ngram_kernel.count(codes, ends - lengths, ends, part, words, lows, highs,
+                              tuple(v.vocabulary_ for v in vectorizers))
 
 
 def _unit_length(indptr: np.ndarray, values: np.ndarray) -> np.ndarray:
