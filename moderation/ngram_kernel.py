@@ -3,8 +3,9 @@
 For the handful of strings one comment needs (its words, characters and topic words, or the occlusion
 variants of one comment), the vectorised numpy path makes some sixty array calls whose fixed cost is most of
 the work. This kernel walks the code points once: it hashes every n-gram with the same polynomial and
-finaliser as :mod:`moderation.ngrams`, finds it in the sorted vocabulary by binary search, and counts each
-text's columns. The result is the same CSR arrays, bit for bit (tests compare the two paths).
+finaliser as :mod:`moderation.ngrams`, finds it in the vocabulary's open-addressing hash table (one probe or
+two, where a binary search of a vocabulary larger than the CPU's caches misses a dozen times), and counts
+each text's columns. The result is the same CSR arrays, bit for bit (tests compare the two paths).
 
 Compiled by numba on first use; :func:`warm_up` does that ahead of the first request.
 """
@@ -31,16 +32,20 @@ def _mix(h, salt):
 
 
 @njit(cache=True, nogil=True)
-def _find(vocabulary, h, columns, m):
-    j = np.searchsorted(vocabulary, h)
-    if j < len(vocabulary) and vocabulary[j] == h:
-        columns[m] = j
-        return m + 1
+def _find(keys, values, h, columns, m):
+    """Append the column of hash ``h`` to ``columns[m:]`` if the table has it (0 marks an empty slot)."""
+    mask = np.uint64(len(keys) - 1)
+    slot = h & mask
+    while keys[slot] != 0:
+        if keys[slot] == h:
+            columns[m] = values[slot]
+            return m + 1
+        slot = (slot + np.uint64(1)) & mask
     return m
 
 
 @njit(cache=True, nogil=True)
-def _char_columns(codes, start, end, low, high, vocabulary, columns, m):
+def _char_columns(codes, start, end, low, high, keys, values, columns, m):
     for i in range(start, end):
         h = np.uint64(0)
         power = np.uint64(1)
@@ -50,12 +55,12 @@ def _char_columns(codes, start, end, low, high, vocabulary, columns, m):
             h += np.uint64(codes[i + k]) * power
             power *= _P
             if k + 1 >= low:
-                m = _find(vocabulary, _mix(h, k + 1), columns, m)
+                m = _find(keys, values, _mix(h, k + 1), columns, m)
     return m
 
 
 @njit(cache=True, nogil=True)
-def _word_columns(codes, start, end, low, high, vocabulary, columns, token_begin, token_end, m):
+def _word_columns(codes, start, end, low, high, keys, values, columns, token_begin, token_end, m):
     tokens = 0
     i = start
     while i < end:  # tokens: runs of code points other than the space (and NUL, as in the numpy path)
@@ -77,12 +82,12 @@ def _word_columns(codes, start, end, low, high, vocabulary, columns, token_begin
                 power *= _P
                 position += 1
             if n >= low:
-                m = _find(vocabulary, _mix(h, _WORD_SALT + n), columns, m)
+                m = _find(keys, values, _mix(h, _WORD_SALT + n), columns, m)
     return m
 
 
 @njit(cache=True, nogil=True)
-def count(codes, starts, ends, part, words, lows, highs, vocabularies):
+def count(codes, starts, ends, part, words, lows, highs, keys, values):
     """Counts of each text's n-grams over its part's vocabulary, as CSR arrays with sorted columns.
 
     Parameters
@@ -95,8 +100,9 @@ def count(codes, starts, ends, part, words, lows, highs, vocabularies):
         The part (vectoriser) of each text.
     words, lows, highs : arrays, one entry per part
         Word n-grams (True) or character n-grams, and the smallest and largest n.
-    vocabularies : tuple of uint64 arrays
-        Each part's sorted vocabulary of n-gram hashes.
+    keys, values : tuples of arrays, one of each per part
+        Each part's vocabulary as a hash table (:class:`moderation.ngrams._HashTable`): n-gram hashes in
+        slots of a power-of-two array (0 where empty), and the column in the same slot.
 
     Returns
     -------
@@ -115,12 +121,11 @@ def count(codes, starts, ends, part, words, lows, highs, vocabularies):
     out = 0
     for d in range(n_texts):
         p = part[d]
-        vocabulary = vocabularies[p]
         if words[p]:
-            m = _word_columns(codes, starts[d], ends[d], lows[p], highs[p], vocabulary, found, token_begin,
+            m = _word_columns(codes, starts[d], ends[d], lows[p], highs[p], keys[p], values[p], found, token_begin,
                               token_end, 0)
         else:
-            m = _char_columns(codes, starts[d], ends[d], lows[p], highs[p], vocabulary, found, 0)
+            m = _char_columns(codes, starts[d], ends[d], lows[p], highs[p], keys[p], values[p], found, 0)
         ordered = np.sort(found[:m])
         k = 0
         while k < m:
@@ -138,8 +143,8 @@ def count(codes, starts, ends, part, words, lows, highs, vocabularies):
 def warm_up() -> None:
     """Compile (or load from numba's cache) :func:`count` for one, two and three parts, before any request."""
     codes = np.frombuffer(" ok ".encode("utf-32-le"), dtype=np.uint32)
-    vocabulary = np.zeros(1, dtype=np.uint64)
+    keys, values = np.zeros(16, dtype=np.uint64), np.full(16, -1, dtype=np.int32)
     for parts in (1, 2, 3):
         count(codes, np.zeros(parts, np.int64), np.full(parts, len(codes), np.int64), np.arange(parts),
               np.arange(parts) % 2 == 0, np.ones(parts, np.int64), np.full(parts, 2, np.int64),
-              (vocabulary,) * parts)
+              (keys,) * parts, (values,) * parts)

@@ -193,8 +193,9 @@ def _count_compiled(vectorizers: list["HashedNgramTfidf"], laid_out: list[list[s
     words = np.array([v.kind == "word" for v in vectorizers])
     lows = np.array([v.ngram_range[0] for v in vectorizers], dtype=np.int64)
     highs = np.array([v.ngram_range[1] for v in vectorizers], dtype=np.int64)
+    tables = [v._table() for v in vectorizers]
     return ngram_kernel.count(codes, ends - lengths, ends, part, words, lows, highs,
-                              tuple(v.vocabulary_ for v in vectorizers))
+                              tuple(t.keys for t in tables), tuple(t.values for t in tables))
 
 
 def _unit_length(indptr: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ngram_kernel
 from .artifact import Artifact
 from .features import Comment
 from .policy import Decision, Policy
@@ -55,7 +54,7 @@ class Scorer:
         self.pipeline = artifact.pipeline
         self.labels: list[str] = list(self.pipeline[-1].labels_)
         self.policy = Policy.from_model(artifact.thresholds, policy_overrides)
-        ngram_kernel.warm_up()  # compiled once per process, ahead of the first request
+        self.pipeline[0].warm_up()
 
     @property
     def version(self) -> str:
