@@ -33,7 +33,11 @@ def _mix(h, salt):
 
 @njit(cache=True, nogil=True)
 def _find(keys, values, h, columns, m):
-    """Append the column of hash ``h`` to ``columns[m:]`` if the table has it (0 marks an empty slot)."""
+    """Append the column of hash ``h`` to ``columns[m:]`` if the table has it.
+
+    0 marks an empty slot, so an n-gram hashing to 0 (one chance in 2**64) is never found, here as in the
+    numpy path's table.
+    """
     mask = np.uint64(len(keys) - 1)
     slot = h & mask
     while keys[slot] != 0:
