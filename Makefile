@@ -53,4 +53,4 @@ bench-deps: install
 	$(BIN)/pip install --quiet -e '.[test,postgres,bench]'
 
 bench-load: bench-deps
-	$(BIN)/python -m benchmarks.load --profile
+	$(BIN)/python -m benchmarks.load --profile --repeat 5
