@@ -7,7 +7,9 @@ finaliser as :mod:`moderation.ngrams`, finds it in the vocabulary's open-address
 two, where a binary search of a vocabulary larger than the CPU's caches misses a dozen times), and counts
 each text's columns. The result is the same CSR arrays, bit for bit (tests compare the two paths).
 
-Compiled by numba on first use; :func:`warm_up` does that ahead of the first request.
+Compiled by numba on first use; :func:`warm_up` does that ahead of the first request. The compiled code is
+kept in numba's cache (beside this file, in ``NUMBA_CACHE_DIR``, or the user's cache directory), or, where
+none of those is writable, compiled again by each process.
 """
 from __future__ import annotations
 
@@ -23,7 +25,15 @@ _SPACE = 32
 _WORD_SALT = 100  # word n-grams are salted with 100 + n, character n-grams with n
 
 
-@njit(cache=True, nogil=True)
+def _jit(function):
+    """``numba.njit`` without the GIL, cached on disk where numba finds a writable place for it."""
+    try:
+        return njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "no locator available": a read-only install and no writable cache directory
+        return njit(nogil=True)(function)
+
+
+@_jit
 def _mix(h, salt):
     h = h + np.uint64(salt) * _GOLDEN
     h = (h ^ (h >> _S30)) * _MIX_1
@@ -31,7 +41,7 @@ def _mix(h, salt):
     return h ^ (h >> _S31)
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _find(keys, values, h, columns, m):
     """Append the column of hash ``h`` to ``columns[m:]`` if the table has it.
 
@@ -48,7 +58,7 @@ def _find(keys, values, h, columns, m):
     return m
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _char_columns(codes, start, end, low, high, keys, values, columns, m):
     for i in range(start, end):
         h = np.uint64(0)
@@ -63,7 +73,7 @@ def _char_columns(codes, start, end, low, high, keys, values, columns, m):
     return m
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _word_columns(codes, start, end, low, high, keys, values, columns, token_begin, token_end, m):
     tokens = 0
     i = start
@@ -90,7 +100,7 @@ def _word_columns(codes, start, end, low, high, keys, values, columns, token_beg
     return m
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def count(codes, starts, ends, part, words, lows, highs, keys, values):
     """Counts of each text's n-grams over its part's vocabulary, as CSR arrays with sorted columns.
 

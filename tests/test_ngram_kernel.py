@@ -80,3 +80,20 @@ def test_the_default_models_vocabularies(default_registry):
 def test_any_texts_count_as_the_numpy_path(vectorisers, texts):
     char, word, trigram = vectorisers
     _assert_same([(char, texts), (word, texts), (trigram, texts)])
+
+
+def test_without_a_writable_cache_the_kernel_is_compiled_all_the_same(monkeypatch):
+    """A read-only install with no writable cache directory: numba finds no place to cache, so nothing is cached."""
+    from numba.core import caching
+
+    from moderation import ngram_kernel
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+
+    def add_one(x):
+        return x + 1
+
+    with pytest.raises(RuntimeError, match="no locator"):
+        from numba import njit
+        njit(cache=True)(add_one)
+    assert ngram_kernel._jit(add_one)(1) == 2
