@@ -9,7 +9,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MODERATION_HOME=/var/lib/moderation \
     PROMETHEUS_MULTIPROC_DIR=/tmp/moderation-metrics \
-    NUMBA_CACHE_DIR=/var/lib/moderation/numba-cache \
     MODERATION_BIND=0.0.0.0:8000
 
 RUN groupadd --system --gid 10001 moderation \
@@ -22,12 +21,17 @@ COPY pyproject.toml README.md ./
 COPY moderation ./moderation
 COPY training ./training
 COPY data ./data
-RUN pip install '.[postgres]'
+COPY setup.py ./
+# One module is compiled (moderation/_ngram_count.pyx): a C compiler for the install, removed after it.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install '.[postgres]' \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 
 # Train as the service user, so that the model registry in MODERATION_HOME is its own.
 USER moderation
-RUN moderation train --data /opt/moderation/data/comments.jsonl --articles /opt/moderation/data/articles.jsonl \
-    && python -c "from moderation.ngram_kernel import warm_up; warm_up()"
+RUN moderation train --data /opt/moderation/data/comments.jsonl --articles /opt/moderation/data/articles.jsonl
 
 WORKDIR /var/lib/moderation
 EXPOSE 8000

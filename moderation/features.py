@@ -13,7 +13,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from . import ngram_kernel
 from .ngrams import HashedNgramTfidf, rows_together
 from .sparse_rows import SparseRows, dense_rows, hstack_rows, sum_in_order, vstack_rows
 from .text import mark_scopes, normalize, stem, tokenize
@@ -210,10 +209,9 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         return hstack_rows([words, chars, dense_rows(context)])
 
     def warm_up(self) -> None:
-        """Build the vocabularies' lookup tables and compile the n-gram counter now, not in the first request."""
+        """Build the vocabularies' lookup tables now, not in the first request."""
         for vectorizer in (self.words_, self.chars_, self.topics_.words_):
             vectorizer._table()
-        ngram_kernel.warm_up()
 
     def text_features(self, texts: list[str]) -> sp.csr_matrix:
         """Word and character TF-IDF blocks of raw texts."""

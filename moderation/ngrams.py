@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from . import ngram_kernel
+from ._ngram_count import count as count_compiled
 from .sparse_rows import SparseRows
 
 _P = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
@@ -20,7 +20,7 @@ _SPACE = 32
 _powers_cache: dict[str, np.ndarray] = {}
 _TABLE_FROM = 20_000  # n-grams in a batch from which the hash table beats a binary search
 _DISTINCT_FROM = 2_000  # n-grams from which looking each distinct one up once pays for finding them
-COMPILED_UP_TO = 50_000  # code points of a batch up to which the compiled kernel counts its n-grams
+COMPILED_UP_TO = 50_000  # code points of a batch up to which the compiled counter counts its n-grams
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +146,8 @@ def _count_together(parts: list[tuple["HashedNgramTfidf", list[str]]]) -> tuple[
     """Counts of every part's texts over its vectoriser's vocabulary, all texts' rows in one CSR matrix.
 
     Returns the row pointers, columns and counts of that matrix, and where each part's rows begin. Up to
-    COMPILED_UP_TO code points in all, the compiled kernel counts them (the same arrays, bit for bit).
+    COMPILED_UP_TO code points in all, the compiled counter (:mod:`moderation._ngram_count`) counts them,
+    with the same result bit for bit.
     """
     laid_out = [vectorizer._laid_out(texts) for vectorizer, texts in parts]
     doc_bounds, code_bounds = [0], [0]
@@ -184,18 +185,18 @@ _TRUE = np.ones(1, dtype=bool)
 
 
 def _count_compiled(vectorizers: list["HashedNgramTfidf"], laid_out: list[list[str]]) -> tuple[np.ndarray, ...]:
-    """Row pointers, columns and counts of :func:`_count_together`, from :func:`ngram_kernel.count`."""
+    """Row pointers, columns and counts of :func:`_count_together`, from the compiled counter."""
     texts = [t for part in laid_out for t in part]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     ends = lengths.cumsum()
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     part = np.arange(len(laid_out)).repeat([len(t) for t in laid_out])
-    words = np.array([v.kind == "word" for v in vectorizers])
+    words = np.array([v.kind == "word" for v in vectorizers], dtype=np.uint8)
     lows = np.array([v.ngram_range[0] for v in vectorizers], dtype=np.int64)
     highs = np.array([v.ngram_range[1] for v in vectorizers], dtype=np.int64)
     tables = [v._table() for v in vectorizers]
-    return ngram_kernel.count(codes, ends - lengths, ends, part, words, lows, highs,
-                              tuple(t.keys for t in tables), tuple(t.values for t in tables))
+    return count_compiled(codes, ends - lengths, ends, part, words, lows, highs, tuple(t.keys for t in tables),
+                          tuple(t.values for t in tables))
 
 
 def _unit_length(indptr: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The compiled n-gram counter against the numpy path it stands in for: the same CSR arrays, bit for bit."""
+"""The compiled n-gram counter (moderation/_ngram_count.pyx) against the numpy path: the same CSR arrays, bit for bit."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +39,8 @@ def vectorisers():
 
 def test_a_few_texts_take_the_compiled_path_and_many_do_not(vectorisers, monkeypatch):
     calls = []
-    real = ngrams.ngram_kernel.count
-    monkeypatch.setattr(ngrams.ngram_kernel, "count", lambda *args: calls.append(len(args[1])) or real(*args))
+    real = ngrams.count_compiled
+    monkeypatch.setattr(ngrams, "count_compiled", lambda *args: calls.append(len(args[1])) or real(*args))
     ngrams._count_together([(vectorisers[0], ["a comment"])])
     long = ["a long comment " * 100] * 50
     assert sum(map(len, long)) > ngrams.COMPILED_UP_TO
@@ -80,20 +80,3 @@ def test_the_default_models_vocabularies(default_registry):
 def test_any_texts_count_as_the_numpy_path(vectorisers, texts):
     char, word, trigram = vectorisers
     _assert_same([(char, texts), (word, texts), (trigram, texts)])
-
-
-def test_without_a_writable_cache_the_kernel_is_compiled_all_the_same(monkeypatch):
-    """A read-only install with no writable cache directory: numba finds no place to cache, so nothing is cached."""
-    from numba.core import caching
-
-    from moderation import ngram_kernel
-
-    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
-
-    def add_one(x):
-        return x + 1
-
-    with pytest.raises(RuntimeError, match="no locator"):
-        from numba import njit
-        njit(cache=True)(add_one)
-    assert ngram_kernel._jit(add_one)(1) == 2
