@@ -386,7 +386,7 @@ def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
     request costs; cores x 1000 / cost bounds the requests per second, before HTTP parsing.
     """
     from moderation import keys
-    from moderation.app import create_app
+    from moderation.app import create_app, shutdown
     from moderation.features import Comment
     from moderation.logging import JsonFormatter
 
@@ -437,8 +437,7 @@ def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
                 "model alone, same, with explanations": model_only(True),
                 "GET /healthz (framework and hooks)": healthz()}
     finally:
-        app.extensions["moderation.model"].stop()
-        app.extensions["moderation.store"].dispose()
+        shutdown(app)
         logging.getLogger().removeHandler(sink)
         sink.stream.close()
 

@@ -101,3 +101,16 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init_app(app)
     register_blueprints(app)
     return app
+
+
+def shutdown(app: Flask) -> None:
+    """Stop an app's background threads, write what they hold and close its database connections.
+
+    A server's worker does this by exiting; tests and tools that create apps in a process that goes on call it.
+    """
+    app.extensions["moderation.model"].stop()
+    if "moderation.webhooks" in app.extensions:
+        app.extensions["moderation.webhooks"].stop()
+    if "moderation.threads" in app.extensions:
+        app.extensions["moderation.threads"].close()
+    app.extensions["moderation.store"].dispose()

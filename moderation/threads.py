@@ -125,6 +125,7 @@ class ThreadMemory:
         self._writer: threading.Thread | None = None
         self._since_trim: dict[str, int] = {}
         self._write_lock = threading.Lock()  # the writer thread and flush() may write at once
+        self._closed = False
 
     def threads(self, article_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """(comment id, text) of each article's recent comments, oldest first.
@@ -179,7 +180,7 @@ class ThreadMemory:
             for article_id, comment_id, text in entries:
                 self._thread(article_id).add(comment_id, text, self.keep)
         rows = [{"article_id": a, "comment_id": c, "text": t, "created_at": now} for a, c, t in entries]
-        if self.flush_seconds <= 0:
+        if self.flush_seconds <= 0 or self._closed:
             self._write(rows)
             return
         with self._wake:
@@ -193,6 +194,15 @@ class ThreadMemory:
                 self._writer.start()
                 atexit.register(self.flush)  # a worker stopping gracefully writes what it holds
             self._wake.notify()
+
+    def close(self) -> None:
+        """Stop the writer thread and write what is pending: the app is done with its store."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        if self._writer is not None:
+            self._writer.join(timeout=10)
+        self.flush()
 
     def flush(self) -> bool:
         """Write every pending entry now; False when the store is down, and they wait for the next attempt."""
@@ -220,12 +230,15 @@ class ThreadMemory:
     def _write_behind(self) -> None:
         while True:
             with self._wake:
-                while not self._pending:
+                while not self._pending and not self._closed:
                     self._wake.wait()
-            time.sleep(self.flush_seconds)  # gather what arrives meanwhile into the same transaction
+                # Gather what arrives meanwhile into the same transaction; close() ends the wait.
+                if self._closed or self._wake.wait_for(lambda: self._closed, timeout=self.flush_seconds):
+                    return  # close() writes what is pending
             try:
                 if not self.flush():
-                    time.sleep(1.0)
+                    with self._wake:
+                        self._wake.wait_for(lambda: self._closed, timeout=1.0)
             except Exception:  # the writer must outlive any one bad batch
                 log.exception("thread memory write failed; a batch of entries was dropped")
 

@@ -85,7 +85,7 @@ def default_registry(tmp_path_factory) -> Registry:
 @pytest.fixture
 def app_factory(tmp_path, tiny_registry):
     """Build apps on a fresh SQLite file and the tiny model; extra config overrides the defaults."""
-    from moderation.app import create_app
+    from moderation.app import create_app, shutdown
 
     made = []
 
@@ -98,8 +98,7 @@ def app_factory(tmp_path, tiny_registry):
 
     yield make
     for application in made:
-        application.extensions["moderation.model"].stop()
-        application.extensions["moderation.store"].dispose()
+        shutdown(application)
 
 
 @pytest.fixture

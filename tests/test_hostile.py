@@ -15,14 +15,14 @@ from hostile_inputs import cases
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory, tiny_registry):
     from moderation import keys
-    from moderation.app import create_app
+    from moderation.app import create_app, shutdown
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'h.db'}",
                       "MODELS_DIR": str(tiny_registry.root), "MODEL_POLL_SECONDS": 0, "TESTING": True,
                       "RATE_LIMIT": ""})
     secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score"])
     yield app.test_client(), {"X-API-Key": secret}, app
-    app.extensions["moderation.store"].dispose()
+    shutdown(app)
 
 
 @pytest.mark.parametrize("name, content_type, body", cases(2 * 1024 * 1024), ids=lambda v: v if isinstance(v, str) else "")

@@ -83,6 +83,21 @@ class Down:
         raise StoreUnavailable("connection refused")
 
 
+def test_close_writes_what_is_pending_and_stops_the_writer(tmp_path):
+    store = make_store(f"sqlite:///{tmp_path / 's.db'}")
+    memory = ThreadMemory(store, keep=5, flush_seconds=30)  # the writer would wait 30 s before writing
+    memory.remember([("a", "1", "first")])
+    writer = memory._writer
+    time.sleep(0.2)  # the writer is gathering entries now, for 30 s unless closed
+    started = time.monotonic()
+    memory.close()
+    assert time.monotonic() - started < 5 and not writer.is_alive()
+    memory.remember([("a", "2", "second")])  # after close, written at once
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(ThreadEntry)) == 2
+    store.dispose()
+
+
 def test_when_the_store_is_down_entries_wait_and_the_local_copy_still_serves(tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
     memory = ThreadMemory(store, keep=5, refresh_seconds=0, flush_seconds=60)
