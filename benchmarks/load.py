@@ -36,6 +36,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from moderation.server import DEFAULT_THREADS, DEFAULT_WORKERS
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 ARTICLE_ID = "load-bridge"
@@ -514,10 +516,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"Comma-separated subset of: {', '.join(SCENARIOS)}.")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections at saturation.")
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--server", choices=sorted(COMMANDS), default="granian",
                         help="granian (`moderation serve`, the default production command) or gunicorn.")
-    parser.add_argument("--threads", type=int, default=None, help="Request threads per worker (default: the command's, 2).")
+    parser.add_argument("--threads", type=int, default=None,
+                        help=f"Request threads per worker (default: the command's, {DEFAULT_THREADS}).")
     parser.add_argument("--floor-duration", type=float, default=10.0,
                         help="Seconds of the floor scenarios (no thread context; GET /healthz).")
     parser.add_argument("--repeat", type=int, default=1,
@@ -595,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             _, metrics = _http("GET", server.url + "/metrics")
         finally:
             server.stop()
-        threads = server.env.get("MODERATION_THREADS") or "2"
+        threads = server.env.get("MODERATION_THREADS") or DEFAULT_THREADS
 
     result = {
         "machine": _machine(), "model_version": model_version,

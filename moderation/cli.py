@@ -15,6 +15,7 @@ import click
 from . import settings
 from .artifact import Artifact, ArtifactError, Registry, load
 from .features import MAX_THREAD, Comment
+from .server import DEFAULT_THREADS, DEFAULT_WORKERS
 
 
 class InputError(click.ClickException):
@@ -334,9 +335,11 @@ def purge(days, keep_labels):
 @cli.command()
 @click.option("--bind", envvar="MODERATION_BIND", default="127.0.0.1:8000", show_default=True,
               help="HOST:PORT to listen on (MODERATION_BIND).")
-@click.option("--workers", envvar="MODERATION_WORKERS", default=2, show_default=True, type=click.IntRange(1),
+@click.option("--workers", envvar="MODERATION_WORKERS", default=DEFAULT_WORKERS, show_default=True,
+              type=click.IntRange(1),
               help="Worker processes, one per core (MODERATION_WORKERS).")
-@click.option("--threads", envvar="MODERATION_THREADS", default=2, show_default=True, type=click.IntRange(1),
+@click.option("--threads", envvar="MODERATION_THREADS", default=DEFAULT_THREADS, show_default=True,
+              type=click.IntRange(1),
               help="Request threads per worker (MODERATION_THREADS).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead (one process, reloads nothing).")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,

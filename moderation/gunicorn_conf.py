@@ -19,14 +19,14 @@ from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-from moderation.server import flag as _flag, prepare_environment, prepare_master
+from moderation.server import DEFAULT_THREADS, DEFAULT_WORKERS, flag as _flag, prepare_environment, prepare_master
 
 prepare_environment()
 
 bind = os.environ.get("MODERATION_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("MODERATION_WORKERS", "2"))
+workers = int(os.environ.get("MODERATION_WORKERS", DEFAULT_WORKERS))
 # Scoring holds the GIL; threads let a worker overlap database waits and slow clients, not scoring.
-threads = int(os.environ.get("MODERATION_THREADS", "2"))
+threads = int(os.environ.get("MODERATION_THREADS", DEFAULT_THREADS))
 worker_class = "gthread"
 preload_app = False
 timeout = int(os.environ.get("MODERATION_TIMEOUT", "30"))

@@ -16,6 +16,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+DEFAULT_WORKERS = 2  # one per core of the machine this was measured on
+# Threads of one worker share one interpreter lock: under load, 2 gave more requests/s and a shorter tail
+# than 4 (benchmarks/README-load.md); more help only when requests wait on a remote database.
+DEFAULT_THREADS = 2
+
 
 def flag(name: str, default: bool = True) -> bool:
     """An on/off setting from the environment: off when set to 0, false, no or off."""
