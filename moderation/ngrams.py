@@ -62,8 +62,9 @@ class _Batch:
         return (self.prefix[end] - self.prefix[begin]) * self.inverse[begin]
 
 
-# Few numpy calls per batch below, and ndarray methods rather than numpy's Python wrappers: for one comment,
-# the fixed cost of each call is most of the work.
+# The numpy path: batches past COMPILED_UP_TO code points (large scoring batches, long comments' occlusion
+# variants) and training's tens of millions of n-grams. Few calls, and ndarray methods rather than numpy's
+# Python wrappers, for the parts of such a batch that are small.
 
 def _char_spans(codes: np.ndarray, ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Start and length of every character n-gram of texts laid end to end, each followed by a separator."""
@@ -287,11 +288,12 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
     def _known(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of the hashes are in the vocabulary (their positions), and their columns, in no particular order.
 
-        A binary search of the sorted vocabulary costs a few numpy calls, which is what the few hundred
-        n-grams of one comment need; the hash table's probe rounds pay off from a few tens of thousands.
-        The hashes are searched in sorted order, each search starting where the last ended: several times
-        faster than searching a vocabulary larger than the CPU's cache in random order. The occlusion
-        variants of a comment share most of their n-grams, so from a few thousand each is searched once.
+        The numpy path's look-up (a batch of a few texts goes to the compiled counter instead). A part of a
+        batch can still be small: a binary search of the sorted vocabulary costs a few numpy calls, and the
+        hash table's probe rounds pay off from a few tens of thousands of n-grams. The hashes are searched
+        in sorted order, each search starting where the last ended: several times faster than searching a
+        vocabulary larger than the CPU's cache in random order. Occlusion variants share most of their
+        n-grams, so from a few thousand each distinct one is searched once.
         """
         if len(hashes) >= _TABLE_FROM or not len(self.vocabulary_):
             columns = self._table().lookup(hashes)
