@@ -32,10 +32,11 @@ run: model
 	@echo "Moderators: $(BIN)/moderation users create NAME, then log in at /review."
 	$(BIN)/moderation serve --bind 127.0.0.1:$${PORT:-8000}
 
-# The review UI's browser tests drive Debian's Chromium; install it only when missing.
+# The review UI's browser tests drive Debian's Chromium through Playwright (no chromedriver); install it only
+# when missing, and without its recommended packages, which the tests do not need.
 .PHONY: browser
 browser:
-	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
 test: install browser
 	$(BIN)/python -m pytest
