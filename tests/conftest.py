@@ -1,8 +1,10 @@
 """Shared fixtures: tiny real models trained through the real pipeline and loaded through the real loader."""
 from __future__ import annotations
 
+import gc
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,31 @@ def write_tiny_corpus(directory: Path) -> tuple[Path, Path]:
                                      "insult": insult, "off_topic": off_topic}) + "\n")
     articles.write_text("".join(json.dumps(a) + "\n" for a in TINY_ARTICLES), encoding="utf-8")
     return comments, articles
+
+
+# Background threads an app starts (moderation.app.create_app) and stops when it is shut down.
+APP_THREADS = ("thread-memory", "webhook-dispatcher", "model-watcher")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_work_ends_with_its_app():
+    """Fail the run when an app's background threads, or thread memory it never wrote, outlive the tests.
+
+    Apps must be shut down (``moderation.app.shutdown``, as ``app_factory`` does) while their database is still
+    reachable, and a ThreadMemory made on its own closed: otherwise its writer runs on, or its entries are written
+    (or fail to be) at the interpreter's exit, after pytest's summary.
+    """
+    yield
+    from moderation.threads import ThreadMemory
+
+    threads = [thread for thread in threading.enumerate() if thread.name in APP_THREADS]
+    for thread in threads:
+        thread.join(timeout=1)  # a stopped model watcher may still be finishing its last wait
+    alive = sorted(thread.name for thread in threads if thread.is_alive())
+    assert not alive, f"background threads outlived their apps: {alive}"
+    unwritten = [memory for memory in gc.get_objects() if isinstance(memory, ThreadMemory) and memory._pending]
+    assert not unwritten, (f"{len(unwritten)} thread memories still hold entries their app never wrote: "
+                           "an app was shut down after its database went away")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from moderation import keys
+from moderation.app import shutdown
 from moderation.artifact import ArtifactError, Registry
 
 
@@ -81,6 +82,8 @@ def outage(app_factory, postgres_url):
     app = app_factory(DATABASE_URL=url, LANGUAGE_DETECTION=False)
     secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score", "review"])
     yield app, {"X-API-Key": secret}, proxy
+    proxy.restore()
+    shutdown(app)  # while the database is reachable, so that the app writes the thread memory it holds
     proxy.close()
 
 

@@ -1,6 +1,7 @@
 """Per-process caches in front of the store: thread memory written behind, articles read through a TTL."""
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from moderation.articles import ArticleCache
@@ -15,10 +16,23 @@ def make_store(url):
     return store
 
 
-def test_two_processes_share_a_thread_through_the_store(database_url):
+@pytest.fixture
+def memory_on():
+    """Make thread memories over a store; each is closed after the test, as an app's shutdown closes its own."""
+    made = []
+
+    def make(store, **options) -> ThreadMemory:
+        made.append(ThreadMemory(store, **options))
+        return made[-1]
+    yield make
+    for memory in made:
+        memory.close()
+
+
+def test_two_processes_share_a_thread_through_the_store(memory_on, database_url):
     store = make_store(database_url)
-    one = ThreadMemory(store, keep=5, refresh_seconds=0, flush_seconds=60)
-    two = ThreadMemory(store, keep=5, refresh_seconds=0, flush_seconds=60)
+    one = memory_on(store, keep=5, refresh_seconds=0, flush_seconds=60)
+    two = memory_on(store, keep=5, refresh_seconds=0, flush_seconds=60)
     one.remember([("a", "1", "first"), ("a", "2", "second")])
     assert one.threads(["a"]) == {"a": [("1", "first"), ("2", "second")]}  # its own, before any write
     assert two.threads(["a"]) == {"a": []}
@@ -31,10 +45,10 @@ def test_two_processes_share_a_thread_through_the_store(database_url):
     store.dispose()
 
 
-def test_a_worker_sees_other_workers_comments_only_after_its_refresh_interval(tmp_path):
+def test_a_worker_sees_other_workers_comments_only_after_its_refresh_interval(memory_on, tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
-    writer = ThreadMemory(store, keep=5, flush_seconds=0)
-    reader = ThreadMemory(store, keep=5, refresh_seconds=0.2)
+    writer = memory_on(store, keep=5, flush_seconds=0)
+    reader = memory_on(store, keep=5, refresh_seconds=0.2)
     assert reader.threads(["a"]) == {"a": []}
     writer.remember([("a", "1", "first")])
     assert reader.threads(["a"]) == {"a": []}
@@ -42,29 +56,29 @@ def test_a_worker_sees_other_workers_comments_only_after_its_refresh_interval(tm
     assert reader.threads(["a"]) == {"a": [("1", "first")]}
 
 
-def test_threads_keep_the_newest_comments_and_the_store_stays_bounded(tmp_path):
+def test_threads_keep_the_newest_comments_and_the_store_stays_bounded(memory_on, tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
-    memory = ThreadMemory(store, keep=3, refresh_seconds=0, flush_seconds=0)
+    memory = memory_on(store, keep=3, refresh_seconds=0, flush_seconds=0)
     for i in range(20):
         memory.remember([("a", str(i), f"text {i}")])
     assert memory.threads(["a"]) == {"a": [("17", "text 17"), ("18", "text 18"), ("19", "text 19")]}
-    fresh = ThreadMemory(store, keep=3)
+    fresh = memory_on(store, keep=3)
     assert fresh.threads(["a"]) == memory.threads(["a"])
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(ThreadEntry)) <= 2 * 3
 
 
-def test_a_comment_remembered_twice_appears_once_at_its_latest_place(tmp_path):
+def test_a_comment_remembered_twice_appears_once_at_its_latest_place(memory_on, tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
-    memory = ThreadMemory(store, keep=5, refresh_seconds=0, flush_seconds=0)
+    memory = memory_on(store, keep=5, refresh_seconds=0, flush_seconds=0)
     memory.remember([("a", "1", "one"), ("a", "2", "two"), ("a", "1", "one again")])
     assert memory.threads(["a"]) == {"a": [("2", "two"), ("1", "one again")]}
-    assert ThreadMemory(store, keep=5).threads(["a"]) == {"a": [("2", "two"), ("1", "one again")]}
+    assert memory_on(store, keep=5).threads(["a"]) == {"a": [("2", "two"), ("1", "one again")]}
 
 
-def test_entries_written_behind_reach_the_store_without_a_flush(tmp_path):
+def test_entries_written_behind_reach_the_store_without_a_flush(memory_on, tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
-    memory = ThreadMemory(store, keep=5, flush_seconds=0.01)
+    memory = memory_on(store, keep=5, flush_seconds=0.01)
     memory.remember([("a", "1", "first")])
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -83,9 +97,9 @@ class Down:
         raise StoreUnavailable("connection refused")
 
 
-def test_close_writes_what_is_pending_and_stops_the_writer(tmp_path):
+def test_close_writes_what_is_pending_and_stops_the_writer(memory_on, tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
-    memory = ThreadMemory(store, keep=5, flush_seconds=30)  # the writer would wait 30 s before writing
+    memory = memory_on(store, keep=5, flush_seconds=30)  # the writer would wait 30 s before writing
     memory.remember([("a", "1", "first")])
     writer = memory._writer
     time.sleep(0.2)  # the writer is gathering entries now, for 30 s unless closed
@@ -98,9 +112,9 @@ def test_close_writes_what_is_pending_and_stops_the_writer(tmp_path):
     store.dispose()
 
 
-def test_when_the_store_is_down_entries_wait_and_the_local_copy_still_serves(tmp_path):
+def test_when_the_store_is_down_entries_wait_and_the_local_copy_still_serves(memory_on, tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
-    memory = ThreadMemory(store, keep=5, refresh_seconds=0, flush_seconds=60)
+    memory = memory_on(store, keep=5, refresh_seconds=0, flush_seconds=60)
     memory.remember([("a", "1", "first")])
     memory.store = Down()
     memory.flush()  # logged, kept
@@ -109,13 +123,13 @@ def test_when_the_store_is_down_entries_wait_and_the_local_copy_still_serves(tmp
     assert memory.parents(["a", None], ["1", "x"]) == {"1": "first"}
     memory.store = store
     memory.flush()
-    assert ThreadMemory(store, keep=5).threads(["a"]) == {"a": [("1", "first"), ("2", "second")]}
+    assert memory_on(store, keep=5).threads(["a"]) == {"a": [("1", "first"), ("2", "second")]}
 
 
-def test_parents_come_from_the_thread_or_else_the_store(tmp_path):
+def test_parents_come_from_the_thread_or_else_the_store(memory_on, tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 's.db'}")
-    ThreadMemory(store, keep=5, flush_seconds=0).remember([("a", "p1", "the parent"), ("b", "p2", "elsewhere")])
-    memory = ThreadMemory(store, keep=5)
+    memory_on(store, keep=5, flush_seconds=0).remember([("a", "p1", "the parent"), ("b", "p2", "elsewhere")])
+    memory = memory_on(store, keep=5)
     memory.threads(["a"])
     assert memory.parents(["a", "a"], ["p1", "p2"]) == {"p1": "the parent", "p2": "elsewhere"}
 
