@@ -5,6 +5,7 @@ CI installs Chromium (``make browser``); a machine without ``/usr/bin/chromium``
 import math
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,14 @@ APPROVED = [("ok1", "Evening hours will help students who work after school.", "
             ("ok2", "The engineers who fixed the steel deck did careful work.", "bridge", None)]
 
 
-@pytest.fixture
-def server(app_factory):
-    """The real app on 127.0.0.1 and a free port, with comments held for review and a moderator."""
+def make_app(app_factory, **config):
     # Explicit review thresholds: the tiny model's own sit right at the scores of these comments (about 0.7).
-    app = app_factory(STORE_COMMENTS="all", SECRET_KEY="browser test key", LANGUAGE_DETECTION=False,
-                      POLICY={"toxic": {"review": 0.5}, "insult": {"review": 0.5}})
+    return app_factory(**{"STORE_COMMENTS": "all", "SECRET_KEY": "browser test key", "LANGUAGE_DETECTION": False,
+                          "POLICY": {"toxic": {"review": 0.5}, "insult": {"review": 0.5}}, **config})
+
+
+def stock(app, comments) -> list[dict]:
+    """Store both articles, moderate ``comments`` through the API and create the moderator; the API's results."""
     store = app.extensions["moderation.store"]
     secret, _ = keys.create(store, "comment system", ["score", "admin"])
     client, headers = app.test_client(), {"X-API-Key": secret}
@@ -47,16 +50,33 @@ def server(app_factory):
         "title": "Library adds evening hours", "body": "The central library will stay open until nine."})
     response = client.post("/v1/moderate", headers=headers, json={"comments": [
         {"id": cid, "text": text, "article_id": article, "parent_id": parent}
-        for cid, text, article, parent in APPROVED + HELD]})
-    assert [r["decision"] for r in response.get_json()["results"]] == ["approve"] * 2 + ["review"] * len(HELD)
+        for cid, text, article, parent in comments]})
     users.create(store, "maria", PASSWORD)
+    return response.get_json()["results"]
+
+
+@contextmanager
+def serving(app):
+    """``app`` on 127.0.0.1 and a free port, for as long as the block runs; its base URL."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()
+
+
+@pytest.fixture
+def server(app_factory):
+    """The real app on 127.0.0.1 and a free port, with comments held for review and a moderator."""
+    app = make_app(app_factory)
+    results = stock(app, APPROVED + HELD)
+    assert [r["decision"] for r in results] == ["approve"] * 2 + ["review"] * len(HELD)
+    with serving(app) as base:
+        yield app, base
 
 
 @pytest.fixture
@@ -74,6 +94,13 @@ def page():
         finally:
             context.close()
             browser.close()
+
+
+def log_in(page, base: str) -> None:
+    page.goto(base + "/review/login")
+    page.fill("#username", "maria")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
 
 
 def selected_id(page) -> str:
@@ -200,3 +227,32 @@ def test_the_ui_works_without_javascript(server, page):
     expect(page.locator(f'[data-id="{target}"]')).to_have_count(0)
     assert queue.get(app.extensions["moderation.store"], target)[0].status == "rejected"
     context.close()
+
+
+def test_a_comment_in_another_language_is_reviewed_like_any_other(app_factory, page):
+    """Issue 11: a comment held as unsupported_language (a reason with no score) made the queue answer 500."""
+    from playwright.sync_api import expect
+
+    app = make_app(app_factory, LANGUAGE_DETECTION=True)
+    german = ("de", "Der Stadtrat hat heute die neuen Radwege beschlossen, was ich sehr gut finde.", "bridge", None)
+    results = stock(app, HELD[:2] + [german])
+    assert results[-1]["flags"] == ["unsupported_language"] and results[-1]["language"] == "de"
+    with serving(app) as base:
+        log_in(page, base)
+        expect(page).to_have_url(base + "/review/queue/review")
+        expect(page.locator("[data-card]")).to_have_count(3)
+        card = page.locator('[data-id="de"]')
+        expect(card.locator(".reasons")).to_contain_text("unsupported language (de): not scored")
+        expect(card.locator(".scores .score")).to_have_count(0)
+        card.locator("button.btn-approve").click()
+        expect(page.locator("#live")).to_have_text("de approved.")
+        expect(card).to_have_count(0)
+        assert queue.get(app.extensions["moderation.store"], "de")[0].status == "approved"
+
+        # The UI's errors are pages a person can read, with a way back; never raw problem+json.
+        for path, title in (("/review/comments/no-such-comment", "Not found"), ("/review/no-such-page", "Not Found"),
+                            ("/review/logout", "Method Not Allowed")):
+            response = page.goto(base + path)
+            assert response.headers["content-type"].startswith("text/html"), path
+            expect(page.locator("main h1")).to_have_text(title)
+            expect(page.locator("main a", has_text="Back to the queues")).to_be_visible()

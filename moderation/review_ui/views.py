@@ -11,7 +11,7 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
 
 from . import auth, cards
 from . import init_app as configure
-from ..errors import InvalidInput, NotFound, Problem, Unavailable, problem_response
+from ..errors import InvalidInput, NotFound, Problem, Unavailable, error_pages, problem_response
 from ..review import models_login, queue, users
 from ..store import StoreUnavailable
 
@@ -83,8 +83,8 @@ def _review_time(value) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if value else ""
 
 
-@bp.errorhandler(Problem)
-def _problem(problem: Problem):
+def _error_page(problem: Problem):
+    """Every error under /review, Flask's own included: an HTML page, or problem+json for the page's script."""
     if _wants_json():
         return problem_response(problem)
     return render_template("review/error.html", problem=problem), problem.status, problem.headers
@@ -92,7 +92,7 @@ def _problem(problem: Problem):
 
 @bp.errorhandler(StoreUnavailable)
 def _store_down(error: StoreUnavailable):
-    return _problem(Unavailable("The database is unreachable; try again shortly.", headers={"Retry-After": "5"}))
+    return _error_page(Unavailable("The database is unreachable; try again shortly.", headers={"Retry-After": "5"}))
 
 
 @bp.get("/")
@@ -284,3 +284,4 @@ def audit():
 def init_app(app: Flask) -> None:
     configure(app)
     app.register_blueprint(bp)
+    error_pages(app, bp.url_prefix, _error_page)
