@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from moderation import keys
 from moderation.review import queue, users
+from moderation.review.export import training_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -161,11 +162,11 @@ def test_a_moderator_reviews_with_the_keyboard_corrects_labels_bulk_rejects_and_
     assert queue.get(store, first)[0].status == "approved" and queue.get(store, first)[0].decided_by == "user:maria"
     assert queue.get(store, second)[0].status == "rejected"
 
-    # Labels: "not toxic, not an insult, but off-topic", then approve.
+    # Labels: "not toxic, not an insult, but off-topic" (each key steps unset, yes, no), then approve.
     third = selected_id(page)
-    for key in ("1", "2", "3"):
+    for key in ("1", "1", "2", "2", "3"):
         page.keyboard.press(key)
-    expect(page.locator(f'[data-id="{third}"] input[value="off_topic"]')).to_be_checked()
+    expect(page.locator(f'[data-id="{third}"] input[name="label.off_topic"][value="1"]')).to_be_checked()
     page.keyboard.press("a")
     expect(page.locator(f'[data-id="{third}"]')).to_have_count(0)
     assert queue.get(store, third)[0].labels == {"toxic": 0, "insult": 0, "off_topic": 1}
@@ -207,6 +208,41 @@ def test_a_moderator_reviews_with_the_keyboard_corrects_labels_bulk_rejects_and_
     expect(page.locator("table.audit tr.outcome-conflict")).to_have_count(1)
     expect(page.locator("table.audit tr.outcome-conflict")).to_contain_text(f"#{fourth}")
     assert dialogs == []
+
+
+def test_suggested_labels_are_not_labels_until_the_moderator_sets_them(server, page):
+    """The model's flags show as suggestions, every label unset; keys and clicks step through unset, yes, no."""
+    from playwright.sync_api import expect
+
+    app, base = server
+    log_in(page, base)
+    card = page.locator('[data-id="h5"]')
+    card.click()
+
+    def state(label):
+        return card.locator(f'input[name="label.{label}"]:checked').get_attribute("value")
+
+    expect(card.locator(".choice.suggested")).to_have_count(2)
+    expect(card.locator('.choice[data-label="toxic"] .suggestion')).to_have_text("model: yes?")
+    expect(card.locator('.choice[data-label="off_topic"] .suggestion')).to_have_count(0)
+    assert [state(label) for label in ("toxic", "insult", "off_topic")] == ["", "", ""]
+    page.keyboard.press("2")
+    assert state("insult") == "1"  # a suggestion confirmed
+    page.keyboard.press("2")
+    assert state("insult") == "0"
+    page.keyboard.press("3")
+    page.keyboard.press("3")
+    page.keyboard.press("3")
+    assert state("off_topic") == ""  # round to unset again
+    card.locator('.choice[data-label="off_topic"] label', has_text="yes").click()
+    assert state("off_topic") == "1" and state("toxic") == ""
+    card.locator("button.btn-approve").click()
+    expect(card).to_have_count(0)
+
+    store = app.extensions["moderation.store"]
+    assert queue.get(store, "h5")[0].labels == {"insult": 0, "off_topic": 1}  # toxic was only suggested
+    row = next(r for r in training_rows(store) if r["id"] == "h5")
+    assert (row["toxic"], row["insult"], row["off_topic"], row["profanity"]) == (0, 0, 1, None)
 
 
 def test_the_ui_works_without_javascript(server, page):

@@ -542,16 +542,18 @@ def test_a_decision_on_a_stale_version_is_reported_and_recorded_not_applied(clie
     assert "conflict" in client.get("/review/audit").get_data(as_text=True)
 
 
-def test_corrected_labels_are_saved_with_the_decision(client, store):
-    decide(client, "c-held-1", "approve", labels_before="insult,toxic", label="off_topic")
-    assert queue.get(store, "c-held-1")[0].labels == {"toxic": 0, "insult": 0, "off_topic": 1}
-    decide(client, "c-held-2", "reject", labels_before="insult,toxic", label=["insult", "toxic"])
-    assert queue.get(store, "c-held-2")[0].labels is None  # unchanged checkboxes: nothing corrected
-    response = decide(client, "c-held-3", "reject", labels_before="", label="spam")
+def test_labels_set_on_the_card_are_saved_with_the_decision(client, store):
+    unset = {"label.toxic": "", "label.insult": "", "label.off_topic": ""}
+    decide(client, "c-held-1", "approve", **{**unset, "label.off_topic": "1"})
+    assert queue.get(store, "c-held-1")[0].labels == {"off_topic": 1}
+    decide(client, "c-held-2", "reject", **unset)
+    assert queue.get(store, "c-held-2")[0].labels is None  # nothing set: the decision says what it implies
+    response = decide(client, "c-held-3", "reject", **{"label.spam": "1"})
     assert response.status_code == 422 and "unknown label" in response.get_data(as_text=True)
     assert queue.get(store, "c-held-3")[1] == []
-    page = client.get("/review/queue/approved").get_data(as_text=True)
-    assert re.search(r'value="off_topic"\s+checked', page) and not re.search(r'value="toxic"\s+checked', page)
+    page = client.get("/review/comments/c-held-1").get_data(as_text=True)
+    assert re.search(r'name="label.off_topic" value="1"\s+checked', page)
+    assert re.search(r'name="label.toxic" value=""\s+checked', page)
 
 
 def test_bad_decisions_are_refused(client, store):

@@ -31,7 +31,8 @@ class Card:
     article_title: str | None
     parent_text: str | None
     reasons: tuple[Reason, ...]
-    labels: frozenset[str]  # checked on the card: the model's flags with any earlier corrections applied
+    suggested: frozenset[str]  # the model's flags: shown as suggestions, recorded only once a person sets them
+    confirmed: dict[str, int]  # labels people set on earlier decisions, 0 or 1
 
 
 def _number(value) -> bool:
@@ -80,13 +81,6 @@ def highlight(text: str, spans) -> Markup:
     return Markup("").join(pieces)
 
 
-def checked_labels(comment: StoredComment) -> frozenset[str]:
-    checked = set(comment.flags or [])
-    for label, value in (comment.labels or {}).items():
-        (checked.add if value else checked.discard)(label)
-    return frozenset(checked)
-
-
 def build(store: Store, comments: list[StoredComment]) -> list[Card]:
     """Cards for a page of comments: articles and parents are fetched in one query each, not per card."""
     article_ids = {c.article_id for c in comments if c.article_id}
@@ -106,4 +100,5 @@ def build(store: Store, comments: list[StoredComment]) -> list[Card]:
                                                     .order_by(ThreadEntry.id)):
                 parents[comment_id] = text
     return [Card(c, highlight(c.text, c.spans), titles.get(c.article_id) or None, parents.get(c.parent_id),
-                 tuple(map(describe, c.reasons or [])), checked_labels(c)) for c in comments]
+                 tuple(map(describe, c.reasons or [])), frozenset(c.flags or []), dict(c.labels or {}))
+            for c in comments]

@@ -21,6 +21,7 @@ QUEUE_TITLES = {"review": "Held for review", "auto-rejected": "Auto-rejected", "
 SORTS = {"score": "Score", "time": "Newest", "oldest": "Oldest"}
 PUBLIC_ENDPOINTS = ("review_ui.login",)
 MAX_NOTE_CHARS = 5000
+LABEL_FIELD = "label."  # a card's label.NAME field: 1 (yes), 0 (no) or empty (unset)
 
 
 def _store():
@@ -168,13 +169,12 @@ def comment_page(client_id: str):
                            labels=_labels(), next=request.full_path.rstrip("?"))
 
 
-def _corrected_labels(form) -> dict | None:
-    """All the model's labels as 0/1 when the moderator changed the checkboxes; None when they did not."""
-    checked, before = set(form.getlist("label")), {v for v in form.get("labels_before", "").split(",") if v}
-    if checked == before:
-        return None
-    return queue.validate_labels({label: int(label in checked) for label in sorted(set(_labels()) | checked)},
-                                 _labels())
+def _labels_set(form) -> dict | None:
+    """The labels the moderator set yes (1) or no (0) on the card; unset ones, suggestions included, are not sent."""
+    given = {name.removeprefix(LABEL_FIELD): value for name, value in form.items()
+             if name.startswith(LABEL_FIELD) and value != ""}
+    return queue.validate_labels({label: int(value) if value in ("0", "1") else value
+                                  for label, value in given.items()}, _labels()) or None
 
 
 @bp.post("/comments/<path:client_id>/decision")
@@ -188,7 +188,7 @@ def decide(client_id: str):
         raise InvalidInput(f"the note is over {MAX_NOTE_CHARS} characters", field="note")
     try:
         comment = queue.decide(_store(), client_id, form.get("decision"), f"user:{g.user.name}",
-                               _corrected_labels(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]))
+                               _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]))
     except queue.ReviewError as error:
         raise (NotFound(str(error)) if error.status == 404 else InvalidInput(str(error), field=error.field)) from None
     except queue.Conflict as conflict:
