@@ -1,10 +1,17 @@
-"""One error path: domain errors carry their HTTP status and become ``application/problem+json``."""
+"""One error path: domain errors carry their HTTP status and become ``application/problem+json``.
+
+A part of the site for people (the review UI) registers an error page for its paths with :func:`error_pages`;
+every error under them, Flask's own 404/405 and unexpected 500s included, is then answered by that page.
+"""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify
+from collections.abc import Callable
+
+from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
+ERROR_PAGES = "moderation.error_pages"
 
 
 class Problem(Exception):
@@ -64,21 +71,31 @@ def problem_response(problem: Problem):
     return response
 
 
+def error_pages(app: Flask, prefix: str, render: Callable[[Problem], object]) -> None:
+    """Answer every error of a request under ``prefix`` (a path such as ``/review``) with ``render(problem)``."""
+    app.extensions.setdefault(ERROR_PAGES, {})[prefix.rstrip("/")] = render
+
+
+def respond(problem: Problem):
+    """The error page registered for the request's path, else ``application/problem+json``."""
+    for prefix, render in current_app.extensions.get(ERROR_PAGES, {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render(problem)
+    return problem_response(problem)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(Problem)
     def handle_problem(problem: Problem):
-        return problem_response(problem)
+        return respond(problem)
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
-        problem = Problem(error.description or error.name, status=error.code, title=error.name)
-        response = problem_response(problem)
-        if error.code == 405 and error.valid_methods:
-            response.headers["Allow"] = ", ".join(error.valid_methods)
-        return response
+        headers = {"Allow": ", ".join(error.valid_methods)} if error.code == 405 and error.valid_methods else None
+        return respond(Problem(error.description or error.name, status=error.code, title=error.name, headers=headers))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         current_app.logger.exception("unhandled error")
-        return problem_response(Problem("The server failed to handle this request; it has been logged.",
-                                        status=500, title="Internal server error"))
+        return respond(Problem("The server failed to handle this request; it has been logged.",
+                               status=500, title="Internal server error"))

@@ -95,7 +95,9 @@ _SERVICE_SCHEMAS = {
         "properties": {
             "decision": {"type": "string", "enum": ["approve", "reject"]},
             "labels": _nullable({"type": "object", "additionalProperties": {"type": "integer", "enum": [0, 1]},
-                                 "description": "Corrected labels, each 0 or 1."}),
+                                 "description": "Labels the decider confirms, each 0 or 1; the decision implies "
+                                                "others (approve: the rejecting labels 0; reject: its reasons' "
+                                                "labels 1), the rest stay unknown."}),
             "note": _nullable({"type": "string", "maxLength": 5000}),
             "version": _nullable({"type": "integer",
                                   "description": "The comment version the decider saw; another is a 409."}),
@@ -414,9 +416,12 @@ def _page(summary: str, *errors: int, parameters: list | None = None, form: dict
     return spec
 
 
-_DECISION_FORM = _form({"decision": {"type": "string", "enum": ["approve", "reject"]}, "version": {"type": "integer"},
-                        "note": {"type": "string", "maxLength": 5000}, "label": {"type": "array", "items": _STRING},
-                        "labels_before": _STRING, "next": _STRING}, ("decision", "version"))
+_DECISION_FORM = {**_form({"decision": {"type": "string", "enum": ["approve", "reject"]},
+                           "version": {"type": "integer"}, "note": {"type": "string", "maxLength": 5000},
+                           "next": _STRING}, ("decision", "version")),
+                  "patternProperties": {r"^label\.": {
+                      "type": "string", "enum": ["1", "0", ""],
+                      "description": "`label.NAME`: the moderator set the label yes (1) or no (0); empty: unset."}}}
 _REVIEW_OPERATIONS = {
     ("/review/", "GET"): _page("Go to the review queue", ok={"302": {
         "description": "To the review queue.", "headers": {"Location": {"schema": {"type": "string"}}}}}),

@@ -5,6 +5,7 @@ CI installs Chromium (``make browser``); a machine without ``/usr/bin/chromium``
 import math
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from werkzeug.serving import make_server
 
 from moderation import keys
 from moderation.review import queue, users
+from moderation.review.export import training_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,12 +34,14 @@ APPROVED = [("ok1", "Evening hours will help students who work after school.", "
             ("ok2", "The engineers who fixed the steel deck did careful work.", "bridge", None)]
 
 
-@pytest.fixture
-def server(app_factory):
-    """The real app on 127.0.0.1 and a free port, with comments held for review and a moderator."""
+def make_app(app_factory, **config):
     # Explicit review thresholds: the tiny model's own sit right at the scores of these comments (about 0.7).
-    app = app_factory(STORE_COMMENTS="all", SECRET_KEY="browser test key", LANGUAGE_DETECTION=False,
-                      POLICY={"toxic": {"review": 0.5}, "insult": {"review": 0.5}})
+    return app_factory(**{"STORE_COMMENTS": "all", "SECRET_KEY": "browser test key", "LANGUAGE_DETECTION": False,
+                          "POLICY": {"toxic": {"review": 0.5}, "insult": {"review": 0.5}}, **config})
+
+
+def stock(app, comments) -> list[dict]:
+    """Store both articles, moderate ``comments`` through the API and create the moderator; the API's results."""
     store = app.extensions["moderation.store"]
     secret, _ = keys.create(store, "comment system", ["score", "admin"])
     client, headers = app.test_client(), {"X-API-Key": secret}
@@ -47,16 +51,33 @@ def server(app_factory):
         "title": "Library adds evening hours", "body": "The central library will stay open until nine."})
     response = client.post("/v1/moderate", headers=headers, json={"comments": [
         {"id": cid, "text": text, "article_id": article, "parent_id": parent}
-        for cid, text, article, parent in APPROVED + HELD]})
-    assert [r["decision"] for r in response.get_json()["results"]] == ["approve"] * 2 + ["review"] * len(HELD)
+        for cid, text, article, parent in comments]})
     users.create(store, "maria", PASSWORD)
+    return response.get_json()["results"]
+
+
+@contextmanager
+def serving(app):
+    """``app`` on 127.0.0.1 and a free port, for as long as the block runs; its base URL."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()
+
+
+@pytest.fixture
+def server(app_factory):
+    """The real app on 127.0.0.1 and a free port, with comments held for review and a moderator."""
+    app = make_app(app_factory)
+    results = stock(app, APPROVED + HELD)
+    assert [r["decision"] for r in results] == ["approve"] * 2 + ["review"] * len(HELD)
+    with serving(app) as base:
+        yield app, base
 
 
 @pytest.fixture
@@ -74,6 +95,13 @@ def page():
         finally:
             context.close()
             browser.close()
+
+
+def log_in(page, base: str) -> None:
+    page.goto(base + "/review/login")
+    page.fill("#username", "maria")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
 
 
 def selected_id(page) -> str:
@@ -134,11 +162,11 @@ def test_a_moderator_reviews_with_the_keyboard_corrects_labels_bulk_rejects_and_
     assert queue.get(store, first)[0].status == "approved" and queue.get(store, first)[0].decided_by == "user:maria"
     assert queue.get(store, second)[0].status == "rejected"
 
-    # Labels: "not toxic, not an insult, but off-topic", then approve.
+    # Labels: "not toxic, not an insult, but off-topic" (each key steps unset, yes, no), then approve.
     third = selected_id(page)
-    for key in ("1", "2", "3"):
+    for key in ("1", "1", "2", "2", "3"):
         page.keyboard.press(key)
-    expect(page.locator(f'[data-id="{third}"] input[value="off_topic"]')).to_be_checked()
+    expect(page.locator(f'[data-id="{third}"] input[name="label.off_topic"][value="1"]')).to_be_checked()
     page.keyboard.press("a")
     expect(page.locator(f'[data-id="{third}"]')).to_have_count(0)
     assert queue.get(store, third)[0].labels == {"toxic": 0, "insult": 0, "off_topic": 1}
@@ -182,6 +210,41 @@ def test_a_moderator_reviews_with_the_keyboard_corrects_labels_bulk_rejects_and_
     assert dialogs == []
 
 
+def test_suggested_labels_are_not_labels_until_the_moderator_sets_them(server, page):
+    """The model's flags show as suggestions, every label unset; keys and clicks step through unset, yes, no."""
+    from playwright.sync_api import expect
+
+    app, base = server
+    log_in(page, base)
+    card = page.locator('[data-id="h5"]')
+    card.click()
+
+    def state(label):
+        return card.locator(f'input[name="label.{label}"]:checked').get_attribute("value")
+
+    expect(card.locator(".choice.suggested")).to_have_count(2)
+    expect(card.locator('.choice[data-label="toxic"] .suggestion')).to_have_text("model: yes?")
+    expect(card.locator('.choice[data-label="off_topic"] .suggestion')).to_have_count(0)
+    assert [state(label) for label in ("toxic", "insult", "off_topic")] == ["", "", ""]
+    page.keyboard.press("2")
+    assert state("insult") == "1"  # a suggestion confirmed
+    page.keyboard.press("2")
+    assert state("insult") == "0"
+    page.keyboard.press("3")
+    page.keyboard.press("3")
+    page.keyboard.press("3")
+    assert state("off_topic") == ""  # round to unset again
+    card.locator('.choice[data-label="off_topic"] label', has_text="yes").click()
+    assert state("off_topic") == "1" and state("toxic") == ""
+    card.locator("button.btn-approve").click()
+    expect(card).to_have_count(0)
+
+    store = app.extensions["moderation.store"]
+    assert queue.get(store, "h5")[0].labels == {"insult": 0, "off_topic": 1}  # toxic was only suggested
+    row = next(r for r in training_rows(store) if r["id"] == "h5")
+    assert (row["toxic"], row["insult"], row["off_topic"], row["profanity"]) == (0, 0, 1, None)
+
+
 def test_the_ui_works_without_javascript(server, page):
     from playwright.sync_api import expect
 
@@ -200,3 +263,32 @@ def test_the_ui_works_without_javascript(server, page):
     expect(page.locator(f'[data-id="{target}"]')).to_have_count(0)
     assert queue.get(app.extensions["moderation.store"], target)[0].status == "rejected"
     context.close()
+
+
+def test_a_comment_in_another_language_is_reviewed_like_any_other(app_factory, page):
+    """Issue 11: a comment held as unsupported_language (a reason with no score) made the queue answer 500."""
+    from playwright.sync_api import expect
+
+    app = make_app(app_factory, LANGUAGE_DETECTION=True)
+    german = ("de", "Der Stadtrat hat heute die neuen Radwege beschlossen, was ich sehr gut finde.", "bridge", None)
+    results = stock(app, HELD[:2] + [german])
+    assert results[-1]["flags"] == ["unsupported_language"] and results[-1]["language"] == "de"
+    with serving(app) as base:
+        log_in(page, base)
+        expect(page).to_have_url(base + "/review/queue/review")
+        expect(page.locator("[data-card]")).to_have_count(3)
+        card = page.locator('[data-id="de"]')
+        expect(card.locator(".reasons")).to_contain_text("unsupported language (de): not scored")
+        expect(card.locator(".scores .score")).to_have_count(0)
+        card.locator("button.btn-approve").click()
+        expect(page.locator("#live")).to_have_text("de approved.")
+        expect(card).to_have_count(0)
+        assert queue.get(app.extensions["moderation.store"], "de")[0].status == "approved"
+
+        # The UI's errors are pages a person can read, with a way back; never raw problem+json.
+        for path, title in (("/review/comments/no-such-comment", "Not found"), ("/review/no-such-page", "Not Found"),
+                            ("/review/logout", "Method Not Allowed")):
+            response = page.goto(base + path)
+            assert response.headers["content-type"].startswith("text/html"), path
+            expect(page.locator("main h1")).to_have_text(title)
+            expect(page.locator("main a", has_text="Back to the queues")).to_be_visible()

@@ -320,6 +320,80 @@ def test_cards_show_scores_reasons_highlights_article_title_and_parent(client):
     assert re.search(r'<div class="score flagged">\s*<dt>toxic</dt>', html)
 
 
+GERMAN = "Der Stadtrat hat heute die neuen Radwege beschlossen, was ich sehr gut finde."
+
+
+def test_a_comment_held_for_its_language_does_not_take_the_queue_down(app_factory, alice):
+    """Issue 11: one comment held as unsupported_language (no score in its reason) made the queue answer 500."""
+    app = app_factory(POLICY=POLICY, SECRET_KEY="k", LANGUAGE_DETECTION=True)
+    from moderation import keys
+
+    secret, _ = keys.create(app.extensions["moderation.store"], "comment system", ["score"])
+    client = app.test_client()
+    response = client.post("/v1/moderate", headers={"X-API-Key": secret}, json={"comments": [
+        {"id": "de-1", "text": GERMAN}, COMMENTS[0]]})
+    assert [r["flags"] for r in response.get_json()["results"]][0] == ["unsupported_language"]
+    login(client, "alice")
+    page = client.get("/review/queue/review")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    assert set(card_ids(page)) == {"de-1", "c-held-1"}
+    assert "<strong>review</strong>: unsupported language (de): not scored" in page.get_data(as_text=True)
+    assert client.get("/review/comments/de-1").status_code == 200
+
+
+def _reason_kinds() -> dict[str, dict]:
+    """A stored result for every kind of reason the service gives, made by the code that gives them."""
+    from moderation.policy import Policy, unsupported_language
+
+    policy = Policy.from_model({"toxic": {"flag": 0.5, "review": 0.4, "reject": 0.9},
+                                "insult": {"flag": 0.5, "review": 0.4, "reject": None},
+                                "off_topic": {"flag": 0.5, "review": 0.6, "reject": None}})
+    kinds = {"rejected on a score": policy.decide({"toxic": 0.95, "insult": 0.45, "off_topic": 0.1}),
+             "held on scores": policy.decide({"toxic": 0.45, "insult": 0.7, "off_topic": 0.65}),
+             "held for its language": unsupported_language("de"),
+             "held for an unknown language": unsupported_language(None),
+             "approved, flagged, no reason": policy.decide({"toxic": 0.2, "insult": 0.2, "off_topic": 0.55})}
+    results = {name: {"scores": {} if d.flags == ["unsupported_language"] else {"toxic": 0.5}, "flags": d.flags,
+                      "decision": d.decision, "reasons": d.reasons, "spans": []} for name, d in kinds.items()}
+    assert {r["action"] for d in kinds.values() for r in d.reasons} == {"review", "reject"}
+    # Rows written by older versions: a label the served model no longer has, a reason without its score.
+    results["a label an older model had"] = {**results["held on scores"], "reasons": [
+        {"label": "spam", "score": 0.8, "threshold": 0.5, "action": "review"}]}
+    results["a reason without a score"] = {**results["held on scores"], "reasons": [
+        {"label": "toxic", "threshold": 0.5}]}
+    return results
+
+
+def test_a_card_renders_for_every_kind_of_reason(client, store):
+    results = _reason_kinds()
+    queue.save(store, [queue.ToStore(f"kind-{i}", f"Comment {name}.", "library", None, None, result, None, "v0")
+                       for i, (name, result) in enumerate(results.items())])
+    ids = {f"kind-{i}" for i in range(len(results))}
+    listed = set()
+    for name in queue.QUEUES:
+        page = client.get(f"/review/queue/{name}?sort=time")
+        assert page.status_code == 200, (name, page.get_data(as_text=True))
+        listed |= set(card_ids(page)) & ids
+    assert listed == ids
+    expected = {"rejected on a score": ["<strong>reject</strong>: toxic 0.95 ≥ 0.90",
+                                        "<strong>review</strong>: insult 0.45 ≥ 0.40"],
+                "held on scores": ["<strong>review</strong>: insult 0.70 ≥ 0.40",
+                                   "<strong>review</strong>: off_topic 0.65 ≥ 0.60"],
+                "held for its language": ["<strong>review</strong>: unsupported language (de): not scored"],
+                "held for an unknown language": ["<strong>review</strong>: unsupported language: not scored"],
+                "approved, flagged, no reason": [],
+                "a label an older model had": ["<strong>review</strong>: spam 0.80 ≥ 0.50"],
+                "a reason without a score": ["<strong>review</strong>: toxic</li>"]}
+    for i, name in enumerate(results):
+        page = client.get(f"/review/comments/kind-{i}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200, (name, html)
+        assert all(line in html for line in expected[name]), (name, html)
+        assert ('class="reasons"' in html) == bool(expected[name]), name
+    bulk = client.get("/review/bulk", query_string={"queue": "review", "sort_label": "toxic", "decision": "reject"})
+    assert bulk.status_code == 200
+
+
 def test_sorting_filtering_and_pagination(app_factory, api, ui_app, alice):
     page_of_two = app_factory(STORE_COMMENTS="all", POLICY=POLICY, SECRET_KEY="k", REVIEW_PAGE_SIZE=2,
                               LANGUAGE_DETECTION=False).test_client()
@@ -371,6 +445,63 @@ def test_a_queue_page_costs_the_same_few_queries_for_few_or_many_cards(client, u
         event.remove(engine, "before_cursor_execute", count)
 
 
+# Error pages
+
+def test_errors_under_review_are_html_pages_and_json_only_for_scripts(client, ui_app, monkeypatch):
+    cases = [("get", "/review/no-such-page", {}, 404, "Not Found"),
+             ("get", "/review/comments/no-such-comment", {}, 404, "no stored comment"),
+             ("get", "/review/queue/spam", {}, 404, "no queue"),
+             ("get", "/review/logout", {}, 405, "Method Not Allowed"),
+             ("post", "/review/comments/c-held-1/decision", {"data": {"decision": "approve"}}, 403, "CSRF"),
+             ("post", "/review/login", {"data": "x" * 3_000_000,
+                                        "content_type": "application/x-www-form-urlencoded"}, 413, "Too Large"),
+             ("get", "/review/queue/review?sort=random", {}, 422, "unknown sort")]
+    for method, url, arguments, status, text in cases:
+        response = getattr(client, method)(url, **arguments)
+        assert (response.status_code, response.mimetype) == (status, "text/html"), (url, response.status_code)
+        html = response.get_data(as_text=True)
+        assert html.startswith("<!doctype html>") and text in html, (url, html)
+        scripted = getattr(client, method)(url, headers={"Accept": "application/json"}, **arguments)
+        assert (scripted.status_code, scripted.mimetype) == (status, "application/problem+json"), url
+    assert set(client.get("/review/logout").headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+    def broken(store):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(queue, "counts", broken)
+    ui_app.logger.disabled = True  # the traceback is logged, as it should be; not into the test's output
+    response = client.get("/review/queue/review")
+    assert (response.status_code, response.mimetype) == (500, "text/html")
+    assert "Internal server error" in response.get_data(as_text=True)
+
+
+def test_any_error_under_review_is_a_page_whoever_raises_it(app_factory):
+    from werkzeug.exceptions import BadRequest
+
+    from moderation.errors import Problem
+
+    app = app_factory(SECRET_KEY="k", LANGUAGE_DETECTION=False)
+
+    def refuse(kind):
+        raise BadRequest("The browser sent a request this server could not understand.") if kind == "http" else \
+            Problem("A problem with the request.")
+
+    app.add_url_rule("/review/refuse/<kind>", view_func=refuse)
+    app.add_url_rule("/v1/refuse/<kind>", view_func=refuse)
+    client = app.test_client()
+    for kind in ("http", "problem"):
+        response = client.get(f"/review/refuse/{kind}")
+        assert (response.status_code, response.mimetype) == (400, "text/html")
+        assert "<h1>Bad " in response.get_data(as_text=True)
+        assert client.get(f"/v1/refuse/{kind}").mimetype == "application/problem+json"
+
+
+def test_the_api_keeps_answering_problem_json(client, api):
+    for url in ("/v1/no-such-route", "/v1/comments/no-such-comment"):
+        response = client.get(url, headers={**api, "Accept": "text/html"})
+        assert (response.status_code, response.mimetype) == (404, "application/problem+json")
+
+
 # Decisions
 
 def test_approve_and_reject_move_cards_and_write_the_audit_trail(client, store):
@@ -411,16 +542,18 @@ def test_a_decision_on_a_stale_version_is_reported_and_recorded_not_applied(clie
     assert "conflict" in client.get("/review/audit").get_data(as_text=True)
 
 
-def test_corrected_labels_are_saved_with_the_decision(client, store):
-    decide(client, "c-held-1", "approve", labels_before="insult,toxic", label="off_topic")
-    assert queue.get(store, "c-held-1")[0].labels == {"toxic": 0, "insult": 0, "off_topic": 1}
-    decide(client, "c-held-2", "reject", labels_before="insult,toxic", label=["insult", "toxic"])
-    assert queue.get(store, "c-held-2")[0].labels is None  # unchanged checkboxes: nothing corrected
-    response = decide(client, "c-held-3", "reject", labels_before="", label="spam")
+def test_labels_set_on_the_card_are_saved_with_the_decision(client, store):
+    unset = {"label.toxic": "", "label.insult": "", "label.off_topic": ""}
+    decide(client, "c-held-1", "approve", **{**unset, "label.off_topic": "1"})
+    assert queue.get(store, "c-held-1")[0].labels == {"off_topic": 1}
+    decide(client, "c-held-2", "reject", **unset)
+    assert queue.get(store, "c-held-2")[0].labels is None  # nothing set: the decision says what it implies
+    response = decide(client, "c-held-3", "reject", **{"label.spam": "1"})
     assert response.status_code == 422 and "unknown label" in response.get_data(as_text=True)
     assert queue.get(store, "c-held-3")[1] == []
-    page = client.get("/review/queue/approved").get_data(as_text=True)
-    assert re.search(r'value="off_topic"\s+checked', page) and not re.search(r'value="toxic"\s+checked', page)
+    page = client.get("/review/comments/c-held-1").get_data(as_text=True)
+    assert re.search(r'name="label.off_topic" value="1"\s+checked', page)
+    assert re.search(r'name="label.toxic" value=""\s+checked', page)
 
 
 def test_bad_decisions_are_refused(client, store):

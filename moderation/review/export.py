@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..policy import DEFAULT_REJECT_LABELS
 from ..store import Store
 from ..store.models import Article, Feedback
 from .queue import APPROVED, reviewed_since
@@ -13,28 +14,43 @@ from .retention import is_purged
 LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
 
 
-def labels_from_review(status: str, flags: list[str], corrected: dict | None) -> dict:
-    """What a decision says about each label; corrections win.
+def labels_from_review(status: str, reasons: list[dict], confirmed: dict | None) -> dict:
+    """What a person's decision says about each label: what they confirmed, else what the decision implies.
 
-    An approval means nothing wrong: every label 0. A rejection without corrections confirms the labels
-    the model flagged (``toxic`` if it flagged none) and leaves the others unknown.
+    Parameters
+    ----------
+    status : {"approved", "rejected"}
+        The comment's status after the decision.
+    reasons : list of dict
+        Why the service held or rejected the comment (``label`` with ``score``, or ``unsupported_language``).
+    confirmed : dict, optional
+        Labels a person set, 0 or 1: given in the API's ``labels`` or set yes/no on the card.
+
+    Returns
+    -------
+    dict
+        Label to 0 or 1. An approval implies 0 for every label that can reject; a rejection implies 1 for
+        every label its reasons name. Confirmed labels override both. Labels absent are unknown.
     """
     if status == APPROVED:
-        labels = {label: 0 for label in LABELS}
+        implied = dict.fromkeys(DEFAULT_REJECT_LABELS, 0)
     else:
-        confirmed = [f for f in flags if f in LABELS] or ["toxic"]
-        labels = {label: 1 for label in confirmed}
-    labels.update(corrected or {})
-    return labels
+        implied = {reason["label"]: 1 for reason in reasons or [] if reason.get("label") in LABELS}
+    return {**implied, **(confirmed or {})}
 
 
 def training_rows(store: Store, since: datetime | None = None, include_feedback: bool = True) -> list[dict]:
-    """Reviewed comments (and suggested scores) as training rows: text, ids, labels, source."""
+    """Reviewed comments (and suggested scores) as training rows: text, ids, labels (None = unknown), source.
+
+    A decision that says nothing about any label (say, a rejected comment held only for its language) is no row.
+    """
     rows = []
     for comment in reviewed_since(store, since):
         if comment.decided_by is None or is_purged(comment):
             continue  # not decided yet, or its text is gone past the retention period
-        labels = labels_from_review(comment.status, comment.flags, comment.labels)
+        labels = labels_from_review(comment.status, comment.reasons, comment.labels)
+        if not labels:
+            continue
         rows.append({"id": comment.client_id, "article_id": comment.article_id, "parent_id": comment.parent_id,
                      "text": comment.text, **{label: labels.get(label) for label in LABELS}, "source": "reviews",
                      "decided_at": comment.decided_at.isoformat() if comment.decided_at else None})

@@ -9,10 +9,19 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from ..policy import REVIEW, UNSUPPORTED_LANGUAGE
 from ..store import Store
 from ..store.models import Article, StoredComment, ThreadEntry
 
 STRENGTHS = (0.05, 0.15)  # a span's score (probability drop) above each bound is one step stronger
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One line of why a comment was held or rejected, for any kind of reason the policy gives."""
+
+    action: str  # review or reject
+    text: str
 
 
 @dataclass(frozen=True)
@@ -21,7 +30,26 @@ class Card:
     text: Markup
     article_title: str | None
     parent_text: str | None
-    labels: frozenset[str]  # checked on the card: the model's flags with any earlier corrections applied
+    reasons: tuple[Reason, ...]
+    suggested: frozenset[str]  # the model's flags: shown as suggestions, recorded only once a person sets them
+    confirmed: dict[str, int]  # labels people set on earlier decisions, 0 or 1
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def describe(reason: dict) -> Reason:
+    """A reason as a line: a label's score over its threshold, an unsupported language, or (older rows) its label."""
+    label = str(reason.get("label") or "unknown")
+    if label == UNSUPPORTED_LANGUAGE:
+        language = reason.get("language")
+        text = f"unsupported language ({language}): not scored" if language else "unsupported language: not scored"
+    elif _number(reason.get("score")) and _number(reason.get("threshold")):
+        text = f"{label} {reason['score']:.2f} ≥ {reason['threshold']:.2f}"
+    else:
+        text = label
+    return Reason(str(reason.get("action") or REVIEW), text)
 
 
 def _valid_spans(text: str, spans) -> list[tuple[int, int, str, float]]:
@@ -53,13 +81,6 @@ def highlight(text: str, spans) -> Markup:
     return Markup("").join(pieces)
 
 
-def checked_labels(comment: StoredComment) -> frozenset[str]:
-    checked = set(comment.flags or [])
-    for label, value in (comment.labels or {}).items():
-        (checked.add if value else checked.discard)(label)
-    return frozenset(checked)
-
-
 def build(store: Store, comments: list[StoredComment]) -> list[Card]:
     """Cards for a page of comments: articles and parents are fetched in one query each, not per card."""
     article_ids = {c.article_id for c in comments if c.article_id}
@@ -79,4 +100,5 @@ def build(store: Store, comments: list[StoredComment]) -> list[Card]:
                                                     .order_by(ThreadEntry.id)):
                 parents[comment_id] = text
     return [Card(c, highlight(c.text, c.spans), titles.get(c.article_id) or None, parents.get(c.parent_id),
-                 checked_labels(c)) for c in comments]
+                 tuple(map(describe, c.reasons or [])), frozenset(c.flags or []), dict(c.labels or {}))
+            for c in comments]

@@ -11,7 +11,7 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
 
 from . import auth, cards
 from . import init_app as configure
-from ..errors import InvalidInput, NotFound, Problem, Unavailable, problem_response
+from ..errors import InvalidInput, NotFound, Problem, Unavailable, error_pages, problem_response
 from ..review import models_login, queue, users
 from ..store import StoreUnavailable
 
@@ -21,6 +21,7 @@ QUEUE_TITLES = {"review": "Held for review", "auto-rejected": "Auto-rejected", "
 SORTS = {"score": "Score", "time": "Newest", "oldest": "Oldest"}
 PUBLIC_ENDPOINTS = ("review_ui.login",)
 MAX_NOTE_CHARS = 5000
+LABEL_FIELD = "label."  # a card's label.NAME field: 1 (yes), 0 (no) or empty (unset)
 
 
 def _store():
@@ -83,8 +84,8 @@ def _review_time(value) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if value else ""
 
 
-@bp.errorhandler(Problem)
-def _problem(problem: Problem):
+def _error_page(problem: Problem):
+    """Every error under /review, Flask's own included: an HTML page, or problem+json for the page's script."""
     if _wants_json():
         return problem_response(problem)
     return render_template("review/error.html", problem=problem), problem.status, problem.headers
@@ -92,7 +93,7 @@ def _problem(problem: Problem):
 
 @bp.errorhandler(StoreUnavailable)
 def _store_down(error: StoreUnavailable):
-    return _problem(Unavailable("The database is unreachable; try again shortly.", headers={"Retry-After": "5"}))
+    return _error_page(Unavailable("The database is unreachable; try again shortly.", headers={"Retry-After": "5"}))
 
 
 @bp.get("/")
@@ -168,13 +169,12 @@ def comment_page(client_id: str):
                            labels=_labels(), next=request.full_path.rstrip("?"))
 
 
-def _corrected_labels(form) -> dict | None:
-    """All the model's labels as 0/1 when the moderator changed the checkboxes; None when they did not."""
-    checked, before = set(form.getlist("label")), {v for v in form.get("labels_before", "").split(",") if v}
-    if checked == before:
-        return None
-    return queue.validate_labels({label: int(label in checked) for label in sorted(set(_labels()) | checked)},
-                                 _labels())
+def _labels_set(form) -> dict | None:
+    """The labels the moderator set yes (1) or no (0) on the card; unset ones, suggestions included, are not sent."""
+    given = {name.removeprefix(LABEL_FIELD): value for name, value in form.items()
+             if name.startswith(LABEL_FIELD) and value != ""}
+    return queue.validate_labels({label: int(value) if value in ("0", "1") else value
+                                  for label, value in given.items()}, _labels()) or None
 
 
 @bp.post("/comments/<path:client_id>/decision")
@@ -188,7 +188,7 @@ def decide(client_id: str):
         raise InvalidInput(f"the note is over {MAX_NOTE_CHARS} characters", field="note")
     try:
         comment = queue.decide(_store(), client_id, form.get("decision"), f"user:{g.user.name}",
-                               _corrected_labels(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]))
+                               _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]))
     except queue.ReviewError as error:
         raise (NotFound(str(error)) if error.status == 404 else InvalidInput(str(error), field=error.field)) from None
     except queue.Conflict as conflict:
@@ -284,3 +284,4 @@ def audit():
 def init_app(app: Flask) -> None:
     configure(app)
     app.register_blueprint(bp)
+    error_pages(app, bp.url_prefix, _error_page)

@@ -78,6 +78,16 @@
     }
   }
 
+  // A label's states in the order a key press moves through them: unset, yes, no, and back to unset.
+  const LABEL_STATES = ["", "1", "0"];
+
+  function cycle(choice) {
+    const checked = choice.querySelector("input:checked");
+    const now = LABEL_STATES.indexOf(checked ? checked.value : "");
+    const next = choice.querySelector('input[value="' + LABEL_STATES[(now + 1) % LABEL_STATES.length] + '"]');
+    if (next) next.checked = true;
+  }
+
   function toggleHelp(show) {
     const help = document.getElementById("help");
     if (!help) return;
@@ -122,8 +132,8 @@
       event.preventDefault();
       card.querySelector(".note").focus();
     } else if (/^[1-9]$/.test(event.key) && card) {
-      const box = card.querySelectorAll('input[name="label"]')[Number(event.key) - 1];
-      if (box) { box.checked = !box.checked; event.preventDefault(); }
+      const choice = card.querySelectorAll(".choice")[Number(event.key) - 1];
+      if (choice) { cycle(choice); event.preventDefault(); }
     }
   });
 
