@@ -177,3 +177,26 @@ def test_models_rollback_walks_the_history_to_the_first_promotion_then_fails(run
     assert listed["current"] == a and listed["rollback_to"] is None
     assert [(e["action"], e["version"]) for e in listed["history"]] == \
         [("promote", a), ("promote", b), ("promote", c), ("rollback", b), ("rollback", a)]
+
+
+def test_evaluate_report_says_what_could_not_be_measured_instead_of_none(run, tiny_registry, tmp_path):
+    data = _write(tmp_path / "toxic-only.jsonl", [  # insult and off_topic unlabelled; toxic has both classes
+        json.dumps({"text": "You pathetic idiot, shut up.", "toxic": 1}),
+        json.dumps({"text": "Glad the bridge reopens on Monday.", "toxic": 0}),
+        json.dumps({"text": "The library hours are welcome.", "toxic": 0})])
+    run("evaluate", "--model", str(tiny_registry.root), "--data", str(data), "--report", str(tmp_path / "r"))
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "None" not in page
+    assert "<td>insult</td><td>0</td><td>0</td><td>–</td><td>–</td><td>–</td>" in page
+    negatives = _write(tmp_path / "negatives.jsonl", [json.dumps({"text": "Glad it reopens.", "toxic": 0})])
+    run("evaluate", "--model", str(tiny_registry.root), "--data", str(negatives), "--report", str(tmp_path / "n"))
+    assert "None" not in (tmp_path / "n" / "report.html").read_text()  # and no curve to plot is no warning
+
+
+def test_evaluate_on_data_without_labels_is_an_error_naming_the_file(run, tiny_registry, tmp_path):
+    data = _write(tmp_path / "unlabelled.jsonl", [json.dumps({"text": "Glad the bridge reopens."}),
+                                                  json.dumps({"text": "You idiot.", "toxic": None})])
+    out, err = run("evaluate", "--model", str(tiny_registry.root), "--data", str(data),
+                   "--report", str(tmp_path / "r"), expect=2)
+    assert out == "" and err.count("\n") == 1 and str(data) in err and "no labels" in err
+    assert not (tmp_path / "r").exists()
