@@ -192,3 +192,67 @@ def test_stored_policy_naming_labels_the_model_lacks_is_skipped_not_fatal(client
     result = post(client, auth, {"comment": {"id": "p", "text": "Lovely library.", "article_id": "old"}})
     assert result.status_code == 200
     assert result.get_json()["results"][0]["decision"] == "review"  # the toxic override still applies
+
+
+HELD = "Whoever runs the library is a pathetic idiot, shut up."
+APPROVED = "Evening hours will help students who work after school."
+GERMAN = "Der Stadtrat hat heute die neuen Radwege beschlossen, was ich sehr gut finde."
+
+
+def _without_article_metric(client, reason):
+    from tests.test_metrics import scrape, value
+    return value(scrape(client), "moderation_comments_without_article_total", reason=reason)
+
+
+def test_unknown_article_id_is_scored_without_context_and_says_so(client, auth):
+    client.put("/v1/articles/bridge", headers=auth, json={"title": "Old bridge reopens", "body": "Mill Road."})
+    client.put("/v1/articles/bare", headers=auth, json={"policy": {"toxic": {"review": 0.9}}})
+    body = post(client, auth, {"comments": [{"id": "k", "text": APPROVED, "article_id": "bridge"},
+                                            {"id": "u", "text": APPROVED, "article_id": "nowhere"},
+                                            {"id": 7, "text": APPROVED, "article_id": 404},
+                                            {"id": "e", "text": APPROVED, "article_id": "bare"},
+                                            {"id": "n", "text": APPROVED}]}).get_json()
+    assert [r["warnings"] for r in body["results"]] == [
+        [], ["unknown article_id 'nowhere': scored without article context"],
+        ["unknown article_id '404': scored without article context"],
+        ["article_id 'bare' has no title or body: scored without article context"], []]
+    assert _without_article_metric(client, "unknown_article") == 2
+    assert _without_article_metric(client, "empty_article") == 1
+
+
+def test_unreadable_article_store_is_a_warning_too(client, auth, app, monkeypatch):
+    from moderation.store import StoreUnavailable
+
+    def unreachable(article_ids):
+        raise StoreUnavailable("connection refused")
+    monkeypatch.setattr(app.extensions["moderation.articles"], "get_many", unreachable)
+    result = post(client, auth, {"comment": {"id": "s", "text": APPROVED, "article_id": "bridge"}}).get_json()
+    assert result["results"][0]["warnings"] == [
+        "article_id 'bridge': the article store is unreachable: scored without article context"]
+    assert _without_article_metric(client, "store_unavailable") == 1
+
+
+def test_a_retried_request_gets_exactly_the_first_answer(client, auth):
+    request = {"comments": [{"id": "h", "text": HELD, "article_id": "nowhere"}, {"id": 2, "text": APPROVED},
+                            {"id": "de", "text": GERMAN}]}
+    first = post(client, auth, request).get_json()
+    assert [r["decision"] for r in first["results"]] != ["approve"] * 3
+    assert [r["stored"] for r in first["results"]] == [r["decision"] != "approve" for r in first["results"]]
+    again = post(client, auth, request).get_json()
+    assert again == first
+    for result in again["results"]:
+        assert set(result) >= {"id", "scores", "flags", "decision", "reasons", "spans", "warnings", "stored",
+                               "model_version"}
+    assert _without_article_metric(client, "unknown_article") == 1  # the replay was not scored again
+
+
+def test_a_comment_id_reused_with_other_text_is_a_409_naming_it(client, auth):
+    first = post(client, auth, {"comment": {"id": "c-9", "text": HELD}}).get_json()["results"][0]
+    assert client.get("/v1/comments/c-9", headers=auth).status_code == 200  # held, so stored
+    response = post(client, auth, {"comments": [{"id": "new", "text": HELD},
+                                                {"id": "c-9", "text": HELD + " Edited."}]})
+    assert response.status_code == 409 and response.mimetype == PROBLEM
+    problem = response.get_json()
+    assert problem["field"] == "comments.1.id" and problem["comment_id"] == "c-9" and "'c-9'" in problem["detail"]
+    assert client.get("/v1/comments/new", headers=auth).status_code == 404  # nothing of that request was kept
+    assert post(client, auth, {"comment": {"id": "c-9", "text": HELD}}).get_json()["results"][0] == first
