@@ -159,6 +159,8 @@ def test_put_article_validation(client, auth):
     assert client.put("/v1/articles/a", headers=auth, json={"id": "b", "title": "x"}).status_code == 422
     bad_policy = client.put("/v1/articles/a", headers=auth, json={"title": "x", "policy": {"sarcasm": {"review": 1}}})
     assert bad_policy.status_code == 422 and bad_policy.get_json()["field"] == "policy"
+    null_flag = client.put("/v1/articles/a", headers=auth, json={"title": "x", "policy": {"toxic": {"flag": None}}})
+    assert null_flag.status_code == 422 and null_flag.get_json()["field"] == "policy"  # was stored, then every comment 500
     assert client.put("/v1/articles/a", headers=auth, json={"title": "T", "body": "B", "url": "https://x"}).status_code == 201
     replaced = client.put("/v1/articles/a", headers=auth, json={"title": "T2"})
     assert replaced.status_code == 200
@@ -178,7 +180,8 @@ def test_readyz_fails_without_a_model(app_factory, tmp_path):
     assert ready.status_code == 503 and ready.get_json()["model_version"] is None
 
 
-@pytest.mark.parametrize("policy", [{"toxic": {"review": 2.0}}, {"sarcasm": {"review": 0.1}}, {"toxic": {"block": 1}}])
+@pytest.mark.parametrize("policy", [{"toxic": {"review": 2.0}}, {"sarcasm": {"review": 0.1}}, {"toxic": {"block": 1}},
+                                    {"toxic": {"flag": None}}])
 def test_bad_inline_article_policy_is_422(client, auth, policy):
     response = post(client, auth, {"comment": {"id": "a", "text": "hi"}, "article": {"policy": policy}})
     assert response.status_code == 422 and response.get_json()["field"] == "article.policy"
