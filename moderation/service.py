@@ -199,9 +199,11 @@ def _refuse_reused_ids(incoming: list[Incoming], stored: dict) -> None:
     for i, item in enumerate(incoming):
         previous = stored.get(str(item.id))
         if previous is not None and previous.text != item.text:
-            how = "and its text has since been purged" if is_purged(previous) else "with different text"
-            raise Conflict(f"Comment id {str(item.id)!r} was moderated before {how}; send changed text under a "
-                           "new id.", field=f"comments.{i}.id", title="Comment id reused",
+            detail = (f"Comment id {str(item.id)!r} was moderated before and its text has since been purged, so "
+                      "this cannot be told apart from new text; send it under a new id." if is_purged(previous) else
+                      f"Comment id {str(item.id)!r} was moderated before with different text; send changed text "
+                      "under a new id.")
+            raise Conflict(detail, field=f"comments.{i}.id", title="Comment id reused",
                            type="/problems/comment-id-reused", comment_id=str(item.id))
 
 

@@ -259,3 +259,13 @@ def test_a_comment_id_reused_with_other_text_is_a_409_naming_it(client, auth):
     assert problem["field"] == "comments.1.id" and problem["comment_id"] == "c-9" and "'c-9'" in problem["detail"]
     assert client.get("/v1/comments/new", headers=auth).status_code == 404  # nothing of that request was kept
     assert post(client, auth, {"comment": {"id": "c-9", "text": HELD}}).get_json()["results"][0] == first
+
+
+def test_a_comment_id_whose_stored_text_was_purged_is_a_409_too(client, auth, app):
+    from moderation.review.retention import purge
+    assert post(client, auth, {"comment": {"id": "old", "text": HELD}}).status_code == 200
+    decided = client.post("/v1/comments/old/decision", headers=auth, json={"decision": "reject"})
+    assert decided.status_code == 200
+    assert purge(app.extensions["moderation.store"], 0, keep_labels=True).comments_anonymised == 1
+    response = post(client, auth, {"comment": {"id": "old", "text": HELD}})
+    assert response.status_code == 409 and "purged" in response.get_json()["detail"]
