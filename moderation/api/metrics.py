@@ -89,7 +89,8 @@ class Metrics:
             self.latency.labels(endpoint).observe(seconds)
 
     def observe_outcomes(self, outcomes) -> None:
-        """Count the decisions, flagged labels and model-scored comments of one request's outcomes."""
+        """Count the decisions, flagged labels, model-scored comments and comments scored without their article
+        of one request's outcomes."""
         decisions, flags, without_article, scored = Tally(), Tally(), Tally(), 0
         for outcome in outcomes:
             decisions[outcome.result.decision.decision] += 1

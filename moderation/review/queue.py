@@ -94,8 +94,7 @@ def save(store: Store, items: list[ToStore]) -> None:
         "client_id": item.client_id, "text": item.text, "article_id": item.article_id, "parent_id": item.parent_id,
         "author_id": item.author_id, "scores": item.result["scores"], "flags": item.result["flags"],
         "reasons": item.result["reasons"], "spans": item.result["spans"], "warnings": item.warnings,
-        "language": item.language,
-        "model_version": item.model_version, "automatic_decision": item.result["decision"],
+        "language": item.language, "model_version": item.model_version, "automatic_decision": item.result["decision"],
         "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": now,
     } for item in items]
     store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows)
