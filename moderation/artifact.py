@@ -214,8 +214,8 @@ class Registry:
 
     def promote(self, version: str) -> dict:
         """Verify a version and make it current; returns its metadata."""
+        metadata = verify(self.path(version))
         with self._locked():
-            metadata = verify(self.path(version))
             stack = promoted_stack(self.history())
             if not stack or stack[-1] != version:  # promoting the current version again adds nothing to undo
                 self._log(PROMOTE, version)
@@ -273,7 +273,8 @@ class Registry:
     @contextmanager
     def _locked(self):
         """Serialise promotions and rollbacks across processes (two CLIs at once would lose a log line)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            raise ArtifactError(f"{self.root}: no such model registry")
         with open(self.root / LOCK_FILE, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
