@@ -1,17 +1,20 @@
 """Model artifacts and their registry: one fitted pipeline plus a metadata sidecar per version directory.
 
 A registry is a directory of version directories and a ``CURRENT`` file naming the promoted version,
-replaced atomically so readers never see a half-written pointer. ``HISTORY`` records every promotion,
-which is what ``rollback`` walks back along.
+replaced atomically so readers never see a half-written pointer. ``HISTORY`` is an append-only log of
+every promotion and rollback (``TIME ACTION VERSION`` a line, also replaced atomically); replayed, it is
+a stack of promoted versions that ``rollback`` pops.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +25,8 @@ MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 CURRENT_FILE = "CURRENT"
 HISTORY_FILE = "HISTORY"
+LOCK_FILE = ".lock"
+PROMOTE, ROLLBACK = "promote", "rollback"
 
 
 class ArtifactError(Exception):
@@ -142,6 +147,18 @@ def load(directory: str | Path) -> Artifact:
     return Artifact(pipeline=pipeline, metadata=metadata, path=directory)
 
 
+def promoted_stack(history: list[dict]) -> list[str]:
+    """The versions promoted and not rolled back, oldest first: the last is current, the one before it is
+    where ``rollback`` goes."""
+    stack: list[str] = []
+    for entry in history:
+        if entry["action"] == PROMOTE:
+            stack.append(entry["version"])
+        elif stack:
+            stack.pop()
+    return stack
+
+
 class Registry:
     """Model versions under one root directory, with an atomically switched current pointer."""
 
@@ -198,25 +215,72 @@ class Registry:
     def promote(self, version: str) -> dict:
         """Verify a version and make it current; returns its metadata."""
         metadata = verify(self.path(version))
-        _write_atomic(self.root / CURRENT_FILE, version + "\n")
-        with open(self.root / HISTORY_FILE, "a", encoding="utf-8") as handle:
-            handle.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {version}\n")
+        with self._locked():
+            stack = promoted_stack(self.history())
+            if not stack or stack[-1] != version:  # promoting the current version again adds nothing to undo
+                self._log(PROMOTE, version)
+            _write_atomic(self.root / CURRENT_FILE, version + "\n")
         return metadata
 
-    def history(self) -> list[str]:
+    def history(self) -> list[dict]:
+        """Every promotion and rollback, oldest first: ``{"at", "action", "version"}``."""
         try:
             lines = (self.root / HISTORY_FILE).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
-        return [line.split()[-1] for line in lines if line.strip()]
+        entries = []
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 2:  # written before rollbacks were logged: a promotion
+                parts.insert(1, PROMOTE)
+            if len(parts) != 3 or parts[1] not in (PROMOTE, ROLLBACK):
+                raise ArtifactError(f"{self.root / HISTORY_FILE}: unreadable line {line!r}")
+            entries.append({"at": parts[0], "action": parts[1], "version": parts[2]})
+        return entries
+
+    def rollback_target(self) -> str:
+        """The version ``rollback`` would make current; ArtifactError when there is none."""
+        current = self.current()
+        if current is None:
+            raise ArtifactError(f"{self.root}: no current model to roll back from")
+        stack = promoted_stack(self.history())
+        if not stack or stack[-1] != current:
+            raise ArtifactError(f"{self.root}: {CURRENT_FILE} names {current}, but the promotion history "
+                                f"{'ends at ' + stack[-1] if stack else 'is empty'}; promote the version to serve")
+        if len(stack) < 2:
+            raise ArtifactError(f"{self.root}: {current} is the first promoted version; there is no earlier one "
+                                "to roll back to")
+        return stack[-2]
 
     def rollback(self) -> dict:
-        """Make the version promoted before the current one current again."""
-        current = self.current()
-        previous = [v for v in self.history() if v != current]
-        if current is None or not previous:
-            raise ArtifactError(f"{self.root}: no earlier promoted version to roll back to")
-        return self.promote(previous[-1])
+        """Make the version promoted before the current one current again; returns its metadata."""
+        with self._locked():
+            version = self.rollback_target()
+            metadata = verify(self.path(version))
+            self._log(ROLLBACK, version)
+            _write_atomic(self.root / CURRENT_FILE, version + "\n")
+        return metadata
+
+    def _log(self, action: str, version: str) -> None:
+        path = self.root / HISTORY_FILE
+        try:
+            logged = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            logged = ""
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        _write_atomic(path, logged + f"{stamp} {action} {version}\n")
+
+    @contextmanager
+    def _locked(self):
+        """Serialise promotions and rollbacks across processes (two CLIs at once would lose a log line)."""
+        if not self.root.is_dir():
+            raise ArtifactError(f"{self.root}: no such model registry")
+        with open(self.root / LOCK_FILE, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def load_current(self) -> Artifact:
         version = self.current()

@@ -188,14 +188,20 @@ def models():
 
 @models.command("list")
 @registry_option
-@click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata and promotion history as JSON.")
 def models_list(models_dir, as_json):
-    """List model versions, oldest first; the current one is marked with *."""
+    """List model versions, oldest first (the current one is marked with *), then the promotion history."""
     registry = open_registry(models_dir)
     current = registry.current()
     versions = registry.versions()
+    history = registry.history()
+    try:
+        rollback_to = registry.rollback_target()
+    except ArtifactError:
+        rollback_to = None
     if as_json:
-        click.echo(json.dumps({"current": current, "versions": versions}, indent=2))
+        click.echo(json.dumps({"current": current, "versions": versions, "history": history,
+                               "rollback_to": rollback_to}, indent=2))
         return
     if not versions:
         click.echo(f"no models in {registry.root}; train one with `moderation train`")
@@ -206,7 +212,15 @@ def models_list(models_dir, as_json):
             continue
         auc = (meta.get("metrics", {}).get("toxic") or {}).get("roc_auc")
         click.echo(f"{mark} {meta['version']}  created {meta.get('created', '?')}  labels {len(meta.get('labels', []))}"
-                   f"  toxic ROC-AUC {auc}  rows {meta.get('training', {}).get('rows', '?')}")
+                   f"  toxic ROC-AUC {'-' if auc is None else auc}  rows {meta.get('training', {}).get('rows', '?')}")
+    if history:
+        click.echo("history, oldest first:")
+    for number, entry in enumerate(history, start=1):
+        now = "  (current)" if number == len(history) and entry["version"] == current else ""
+        click.echo(f"  {entry['at']}  {entry['action']:<8}  {entry['version']}{now}")
+    if current is not None:
+        click.echo(f"`moderation models rollback` makes {rollback_to} current" if rollback_to else
+                   "nothing to roll back to: promote a version to switch")
 
 
 @models.command()
@@ -221,7 +235,9 @@ def promote(models_dir, version):
 @models.command()
 @registry_option
 def rollback(models_dir):
-    """Make the previously promoted version current again."""
+    """Undo the last promotion: the version promoted before the current one becomes current again.
+
+    Repeated, it walks back along the promotion history to the first promotion; `promote` jumps anywhere."""
     meta = open_registry(models_dir).rollback()
     click.echo(f"current model: {meta['version']}")
 

@@ -58,6 +58,10 @@ class NotFound(Problem):
     status, title, type = 404, "Not found", "/problems/not-found"
 
 
+class Conflict(Problem):
+    status, title, type = 409, "Conflict", "/problems/conflict"
+
+
 class Unavailable(Problem):
     status, title, type = 503, "Service unavailable", "/problems/unavailable"
 

@@ -65,7 +65,8 @@ _SERVICE_SCHEMAS = {
                        "score": {"type": "number", "description": "How much the label's score drops without it."}},
     },
     "ModerationResult": {
-        "type": "object", "required": ["id", "scores", "flags", "decision", "reasons", "spans"],
+        "type": "object", "description": "A retried comment (same id and text) gets this same result again.",
+        "required": ["id", "scores", "flags", "decision", "reasons", "spans", "warnings", "stored", "model_version"],
         "properties": {
             "id": {"type": ["string", "integer"], "description": "The comment's id as sent."},
             "scores": {"type": "object", "additionalProperties": _PROBABILITY,
@@ -74,8 +75,14 @@ _SERVICE_SCHEMAS = {
             "decision": _DECISION, "reasons": {"type": "array", "items": ref("Reason")},
             "spans": {"type": "array", "items": ref("Span")},
             "language": {"type": "string", "description": "Set when the comment's language is not supported."},
-            "stored": {"type": "boolean", "description": "The comment was kept for the review queue."},
-            "model_version": _STRING,
+            "warnings": {"type": "array", "items": _STRING,
+                         "description": "What to know about how the comment was scored, for a person to read; "
+                                        "e.g. \"unknown article_id 'x': scored without article context\" when "
+                                        "the comment names an article the service does not have (PUT it first)."},
+            "stored": {"type": "boolean", "description": "The comment is kept in the review store "
+                                                         "(GET /v1/comments/{id} finds it)."},
+            "model_version": {"type": "string", "description": "The model that scored this comment: an earlier one "
+                                                               "when a retry is answered from the store."},
         },
     },
     "ModerateResponse": {
@@ -254,7 +261,8 @@ _KEY_SECURITY = [{"bearerAuth": []}, {"apiKeyHeader": []}, {"apiKeyQuery": []}]
 
 _PROBLEMS = {
     400: "The body is not UTF-8 JSON.", 401: "No API key, or one that is not valid.",
-    403: "The API key lacks the scope.", 404: "No such resource.", 409: "Someone decided this comment first.",
+    403: "The API key lacks the scope.", 404: "No such resource.",
+    409: "Someone decided this comment first, or a comment id was sent again with different text.",
     413: "The body is over the size limit.", 415: "The body is not sent as application/json.",
     422: "The request is JSON but not a valid request.", 429: "Over the API key's rate limit (RATE_LIMIT).",
     503: "No model is loaded, or the store is unreachable.",
@@ -328,10 +336,12 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("/docs", "GET"): {"tags": ["operations"], "responses": {"200": {
         "description": "This document as a web page.", "content": {"text/html": {"schema": {"type": "string"}}}}}},
     ("/v1/moderate", "POST"): {
-        "tags": ["moderation"], "request": "ModerateRequest", "errors": (503,),
+        "tags": ["moderation"], "request": "ModerateRequest", "errors": (409, 503),
         "description": "Send `comment` (one) or `comments` (a batch of at most MAX_BATCH, 100 by default). "
                        "Comments with an `article_id` are compared with the stored article and remembered as "
-                       "context for later comments on it.",
+                       "context for later comments on it; one naming an unknown article is scored without it "
+                       "and says so in `warnings`. A stored comment sent again with the same id and text gets "
+                       "its first answer; with other text, a 409.",
         "responses": _ok("One result per comment.", "ModerateResponse"),
         # Only held and rejected comments are stored: for an approved one both targets answer 404.
         "links": {

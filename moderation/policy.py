@@ -44,6 +44,8 @@ class Policy:
             for key, value in values.items():
                 if key not in ("flag", "review", "reject"):
                     raise PolicyError(f"unknown threshold {key!r} for {label!r} (use flag, review, reject)")
+                if value is None and key == "flag":  # every score is compared with it: null cannot mean "never"
+                    raise PolicyError(f"threshold {label}.flag must be a number in [0, 1]")
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                           or not 0.0 <= value <= 1.0):
                     raise PolicyError(f"threshold {label}.{key} must be a number in [0, 1] or null")

@@ -8,10 +8,11 @@ import logging
 from dataclasses import dataclass, field
 
 from .articles import ArticleCache
-from .errors import Unavailable
+from .errors import Conflict, Unavailable
 from .features import MAX_THREAD, Comment
 from .policy import APPROVE, PolicyError, unsupported_language
 from .review import queue
+from .review.retention import is_purged
 from .scoring import Result, Scorer
 from .serving import ModelHolder
 from .store import Store, StoreUnavailable
@@ -40,8 +41,11 @@ class Outcome:
     result: Result
     language: str | None = None
     context: dict = field(default_factory=dict)
-    stored: bool = False  # answered from the store: the same comment id was moderated before
-    model_version: str | None = None
+    model_version: str | None = None  # the model that scored it (an earlier one when replayed)
+    warnings: list[str] = field(default_factory=list)  # what the client should know about how it was scored
+    stored: bool = False  # kept in the review store, now or by an earlier request
+    replayed: bool = False  # answered from the store: the same comment was moderated before
+    missing_article: str | None = None  # why a comment naming an article was scored without it (a metric label)
 
 
 class Moderation:
@@ -66,12 +70,15 @@ class Moderation:
         """Score and decide every comment; returns the model version used and one outcome per comment.
 
         ``store`` says which comments to keep for review: ``"held"`` (review and reject), ``"all"`` or
-        ``"none"``. A comment stored earlier under the same id is answered from the store, never duplicated;
-        when a comment must be stored and the store is down, nothing is acknowledged (503). Comments with an
-        article join its thread memory (``remember``), written to the store behind the answer.
+        ``"none"``. A comment stored earlier under the same id and text is answered from the store with the
+        answer it got then, never duplicated; under the same id with other text it is a 409 (nothing is
+        scored). When a comment must be stored and the store is down, nothing is acknowledged (503). Comments
+        with an article join its thread memory (``remember``), written to the store behind the answer. A
+        comment naming an article the service cannot use is scored without it and says so in ``warnings``.
         """
         scorer = scorer or self.scorer()
         known = self._read(incoming, check_stored=store != NONE)
+        _refuse_reused_ids(incoming, known.stored)
         contexts = self._contexts(incoming, known)
         outcomes: list[Outcome | None] = [None] * len(incoming)
         to_score, comments, policies = [], [], []
@@ -79,26 +86,32 @@ class Moderation:
             previous = known.stored.get(str(item.id))
             if previous is not None:
                 outcomes[i] = Outcome(item.id, Result.from_dict(queue.stored_result(previous)), previous.language,
-                                      stored=True, model_version=previous.model_version)
+                                      model_version=previous.model_version, warnings=list(previous.warnings or []),
+                                      stored=True, replayed=True)
                 continue
             language = self.language.unsupported(item.text) if self.language else None
             if language:
-                outcomes[i] = Outcome(item.id, Result({}, unsupported_language(language)), language)
+                outcomes[i] = Outcome(item.id, Result({}, unsupported_language(language)), language,
+                                      model_version=scorer.version)
                 continue
             to_score.append(i)
             comments.append(comment)
             policies.append(self._policy(scorer, item))
         for i, result in zip(to_score, scorer.moderate(comments, policies, explain=explain)):
             c = contexts[i]
+            missing, warning = _missing_article(incoming[i], c, known)
             outcomes[i] = Outcome(incoming[i].id, result, context={
-                "article": c.article is not None, "thread": len(c.thread), "parent": c.parent is not None})
-        fresh = [(item, outcome) for item, outcome in zip(incoming, outcomes) if not outcome.stored]
+                "article": c.article is not None, "thread": len(c.thread), "parent": c.parent is not None},
+                model_version=scorer.version, warnings=[warning] if warning else [], missing_article=missing)
+        fresh = [(item, outcome) for item, outcome in zip(incoming, outcomes) if not outcome.replayed]
         keep = [(i, o) for i, o in fresh if store == ALL or (store == HELD and o.result.decision.decision != APPROVE)]
         self._write([queue.ToStore(str(item.id), item.text, item.article_id, item.parent_id, item.author_id,
-                                   outcome.result.as_dict(), outcome.language, scorer.version)
+                                   outcome.result.as_dict(), outcome.language, scorer.version, outcome.warnings)
                      for item, outcome in keep],
                     [(str(i.article_id), str(i.id), i.text) for i, _ in fresh if i.article_id is not None]
                     if remember else [])
+        for _, outcome in keep:
+            outcome.stored = True
         return scorer.version, outcomes
 
     @staticmethod
@@ -134,6 +147,7 @@ class Moderation:
             try:
                 known.articles = self.articles.get_many(article_ids)
             except StoreUnavailable as error:
+                known.articles_unreadable = True
                 log.warning("store unavailable, scoring without stored articles: %s", error)
         if article_ids:
             known.threads = self.thread_memory.threads(article_ids)
@@ -180,11 +194,38 @@ class Moderation:
             log.warning("store unavailable, %d comments not remembered as thread context: %s", len(to_remember), error)
 
 
+def _refuse_reused_ids(incoming: list[Incoming], stored: dict) -> None:
+    """409 for a comment id stored earlier with other text: answering with that comment's result would be wrong."""
+    for i, item in enumerate(incoming):
+        previous = stored.get(str(item.id))
+        if previous is not None and previous.text != item.text:
+            detail = (f"Comment id {str(item.id)!r} was moderated before and its text has since been purged, so "
+                      "this cannot be told apart from new text; send it under a new id." if is_purged(previous) else
+                      f"Comment id {str(item.id)!r} was moderated before with different text; send changed text "
+                      "under a new id.")
+            raise Conflict(detail, field=f"comments.{i}.id", title="Comment id reused",
+                           type="/problems/comment-id-reused", comment_id=str(item.id))
+
+
+def _missing_article(item: Incoming, comment: Comment, known: "_Known") -> tuple[str | None, str | None]:
+    """(metric label, warning) when a comment names an article but was scored without one, else (None, None)."""
+    if item.article_id is None or comment.article is not None:
+        return None, None
+    article_id = str(item.article_id)
+    if known.articles_unreadable:
+        return "store_unavailable", (f"article_id {article_id!r}: the article store is unreachable: scored "
+                                     "without article context")
+    if article_id in known.articles:
+        return "empty_article", f"article_id {article_id!r} has no title or body: scored without article context"
+    return "unknown_article", f"unknown article_id {article_id!r}: scored without article context"
+
+
 @dataclass
 class _Known:
     """What the store knew about a batch before scoring it."""
 
     stored: dict = field(default_factory=dict)
     articles: dict = field(default_factory=dict)  # article id -> (text, policy)
+    articles_unreadable: bool = False  # the store was down: every article is unknown for this batch
     threads: dict = field(default_factory=dict)  # article id -> [(comment id, text)]
     parents: dict = field(default_factory=dict)  # comment id -> text

@@ -159,6 +159,8 @@ def test_put_article_validation(client, auth):
     assert client.put("/v1/articles/a", headers=auth, json={"id": "b", "title": "x"}).status_code == 422
     bad_policy = client.put("/v1/articles/a", headers=auth, json={"title": "x", "policy": {"sarcasm": {"review": 1}}})
     assert bad_policy.status_code == 422 and bad_policy.get_json()["field"] == "policy"
+    null_flag = client.put("/v1/articles/a", headers=auth, json={"title": "x", "policy": {"toxic": {"flag": None}}})
+    assert null_flag.status_code == 422 and null_flag.get_json()["field"] == "policy"  # was stored, then every comment 500
     assert client.put("/v1/articles/a", headers=auth, json={"title": "T", "body": "B", "url": "https://x"}).status_code == 201
     replaced = client.put("/v1/articles/a", headers=auth, json={"title": "T2"})
     assert replaced.status_code == 200
@@ -178,7 +180,8 @@ def test_readyz_fails_without_a_model(app_factory, tmp_path):
     assert ready.status_code == 503 and ready.get_json()["model_version"] is None
 
 
-@pytest.mark.parametrize("policy", [{"toxic": {"review": 2.0}}, {"sarcasm": {"review": 0.1}}, {"toxic": {"block": 1}}])
+@pytest.mark.parametrize("policy", [{"toxic": {"review": 2.0}}, {"sarcasm": {"review": 0.1}}, {"toxic": {"block": 1}},
+                                    {"toxic": {"flag": None}}])
 def test_bad_inline_article_policy_is_422(client, auth, policy):
     response = post(client, auth, {"comment": {"id": "a", "text": "hi"}, "article": {"policy": policy}})
     assert response.status_code == 422 and response.get_json()["field"] == "article.policy"
@@ -192,3 +195,77 @@ def test_stored_policy_naming_labels_the_model_lacks_is_skipped_not_fatal(client
     result = post(client, auth, {"comment": {"id": "p", "text": "Lovely library.", "article_id": "old"}})
     assert result.status_code == 200
     assert result.get_json()["results"][0]["decision"] == "review"  # the toxic override still applies
+
+
+HELD = "Whoever runs the library is a pathetic idiot, shut up."
+APPROVED = "Evening hours will help students who work after school."
+GERMAN = "Der Stadtrat hat heute die neuen Radwege beschlossen, was ich sehr gut finde."
+
+
+def _without_article_metric(client, reason):
+    from tests.test_metrics import scrape, value
+    return value(scrape(client), "moderation_comments_without_article_total", reason=reason)
+
+
+def test_unknown_article_id_is_scored_without_context_and_says_so(client, auth):
+    client.put("/v1/articles/bridge", headers=auth, json={"title": "Old bridge reopens", "body": "Mill Road."})
+    client.put("/v1/articles/bare", headers=auth, json={"policy": {"toxic": {"review": 0.9}}})
+    body = post(client, auth, {"comments": [{"id": "k", "text": APPROVED, "article_id": "bridge"},
+                                            {"id": "u", "text": APPROVED, "article_id": "nowhere"},
+                                            {"id": 7, "text": APPROVED, "article_id": 404},
+                                            {"id": "e", "text": APPROVED, "article_id": "bare"},
+                                            {"id": "n", "text": APPROVED}]}).get_json()
+    assert [r["warnings"] for r in body["results"]] == [
+        [], ["unknown article_id 'nowhere': scored without article context"],
+        ["unknown article_id '404': scored without article context"],
+        ["article_id 'bare' has no title or body: scored without article context"], []]
+    assert _without_article_metric(client, "unknown_article") == 2
+    assert _without_article_metric(client, "empty_article") == 1
+
+
+def test_unreadable_article_store_is_a_warning_too(client, auth, app, monkeypatch):
+    from moderation.store import StoreUnavailable
+
+    def unreachable(article_ids):
+        raise StoreUnavailable("connection refused")
+    monkeypatch.setattr(app.extensions["moderation.articles"], "get_many", unreachable)
+    result = post(client, auth, {"comment": {"id": "s", "text": APPROVED, "article_id": "bridge"}}).get_json()
+    assert result["results"][0]["warnings"] == [
+        "article_id 'bridge': the article store is unreachable: scored without article context"]
+    assert _without_article_metric(client, "store_unavailable") == 1
+
+
+def test_a_retried_request_gets_exactly_the_first_answer(client, auth):
+    request = {"comments": [{"id": "h", "text": HELD, "article_id": "nowhere"}, {"id": 2, "text": APPROVED},
+                            {"id": "de", "text": GERMAN}]}
+    first = post(client, auth, request).get_json()
+    assert [r["decision"] for r in first["results"]] != ["approve"] * 3
+    assert [r["stored"] for r in first["results"]] == [r["decision"] != "approve" for r in first["results"]]
+    again = post(client, auth, request).get_json()
+    assert again == first
+    for result in again["results"]:
+        assert set(result) >= {"id", "scores", "flags", "decision", "reasons", "spans", "warnings", "stored",
+                               "model_version"}
+    assert _without_article_metric(client, "unknown_article") == 1  # the replay was not scored again
+
+
+def test_a_comment_id_reused_with_other_text_is_a_409_naming_it(client, auth):
+    first = post(client, auth, {"comment": {"id": "c-9", "text": HELD}}).get_json()["results"][0]
+    assert client.get("/v1/comments/c-9", headers=auth).status_code == 200  # held, so stored
+    response = post(client, auth, {"comments": [{"id": "new", "text": HELD},
+                                                {"id": "c-9", "text": HELD + " Edited."}]})
+    assert response.status_code == 409 and response.mimetype == PROBLEM
+    problem = response.get_json()
+    assert problem["field"] == "comments.1.id" and problem["comment_id"] == "c-9" and "'c-9'" in problem["detail"]
+    assert client.get("/v1/comments/new", headers=auth).status_code == 404  # nothing of that request was kept
+    assert post(client, auth, {"comment": {"id": "c-9", "text": HELD}}).get_json()["results"][0] == first
+
+
+def test_a_comment_id_whose_stored_text_was_purged_is_a_409_too(client, auth, app):
+    from moderation.review.retention import purge
+    assert post(client, auth, {"comment": {"id": "old", "text": HELD}}).status_code == 200
+    decided = client.post("/v1/comments/old/decision", headers=auth, json={"decision": "reject"})
+    assert decided.status_code == 200
+    assert purge(app.extensions["moderation.store"], 0, keep_labels=True).comments_anonymised == 1
+    response = post(client, auth, {"comment": {"id": "old", "text": HELD}})
+    assert response.status_code == 409 and "purged" in response.get_json()["detail"]

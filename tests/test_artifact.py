@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from moderation.artifact import CURRENT_FILE, METADATA_FILE, MODEL_FILE, ArtifactError, Registry, load
+from moderation.artifact import CURRENT_FILE, HISTORY_FILE, METADATA_FILE, MODEL_FILE, ArtifactError, Registry, load
 from moderation.features import Comment
 from moderation.scoring import Scorer
 
@@ -71,6 +71,53 @@ def test_promote_and_rollback_switch_current(tiny_registry, tmp_path):
     assert registry.current() == first
     assert (registry.root / CURRENT_FILE).read_text().strip() == first
     assert [v["version"] for v in registry.versions()] == sorted([first, second])
+
+
+def _three_versions(tiny_registry, tmp_path):
+    """A fresh registry with versions A, B, C promoted in that order."""
+    registry, first = _copy_version(tiny_registry, tmp_path)
+    artifact = load(registry.path(first))
+    metadata = {k: v for k, v in artifact.metadata.items() if k != "version"}
+    versions = [first] + [registry.save(artifact.pipeline, metadata).name for _ in range(2)]
+    for version in versions:
+        registry.promote(version)
+    return registry, versions
+
+
+def test_rollback_walks_back_through_every_promotion_then_refuses(tiny_registry, tmp_path):
+    registry, (a, b, c) = _three_versions(tiny_registry, tmp_path)
+    assert registry.current() == c
+    assert registry.rollback()["version"] == b
+    assert registry.rollback()["version"] == a
+    assert registry.current() == a
+    with pytest.raises(ArtifactError, match="first promoted version"):
+        registry.rollback()
+    assert registry.current() == a
+    assert [(e["action"], e["version"]) for e in registry.history()] == \
+        [("promote", a), ("promote", b), ("promote", c), ("rollback", b), ("rollback", a)]
+
+
+def test_promoting_an_older_version_is_undone_by_one_rollback(tiny_registry, tmp_path):
+    registry, (a, b, c) = _three_versions(tiny_registry, tmp_path)
+    registry.promote(a)
+    registry.promote(a)  # already current: nothing new to undo
+    assert registry.rollback_target() == c
+    assert registry.rollback()["version"] == c
+    assert registry.rollback()["version"] == b
+
+
+def test_history_written_before_rollbacks_were_logged_reads_as_promotions(tiny_registry, tmp_path):
+    registry, (a, b, c) = _three_versions(tiny_registry, tmp_path)
+    (registry.root / HISTORY_FILE).write_text(f"2026-01-01T00:00:00+00:00 {a}\n2026-01-02T00:00:00+00:00 {c}\n")
+    assert registry.rollback()["version"] == a
+
+
+def test_rollback_refuses_when_current_is_not_the_last_promotion(tiny_registry, tmp_path):
+    registry, (a, b, c) = _three_versions(tiny_registry, tmp_path)
+    (registry.root / CURRENT_FILE).write_text(a + "\n")  # switched by hand
+    with pytest.raises(ArtifactError, match=f"names {a}, but the promotion history ends at {c}"):
+        registry.rollback()
+    assert registry.current() == a
 
 
 def test_save_never_overwrites_a_version(tiny_registry, tmp_path):

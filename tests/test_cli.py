@@ -150,3 +150,53 @@ def test_evaluate_writes_json_and_html_reports(run, tiny_registry, tiny_corpus, 
 def test_evaluate_errors_name_the_file(run, tiny_registry, tmp_path):
     _, err = run("evaluate", "--model", str(tiny_registry.root), "--data", str(tmp_path / "none.jsonl"), expect=2)
     assert "none.jsonl" in err
+
+
+def test_models_rollback_walks_the_history_to_the_first_promotion_then_fails(run, tiny_registry, tmp_path):
+    import shutil
+
+    from moderation.artifact import Registry, load
+
+    registry = Registry(tmp_path / "models")
+    a = tiny_registry.current()
+    shutil.copytree(tiny_registry.path(a), registry.path(a))
+    artifact = load(registry.path(a))
+    metadata = {k: v for k, v in artifact.metadata.items() if k != "version"}
+    b, c = (registry.save(artifact.pipeline, metadata).name for _ in range(2))
+    models = ("--models", str(registry.root))
+    for version in (a, b, c):
+        run("models", "promote", version, *models)
+    out, _ = run("models", "list", *models)
+    assert f"* {c}" in out and f"promote   {c}  (current)" in out and f"rollback` makes {b} current" in out
+    assert run("models", "rollback", *models)[0] == f"current model: {b}\n"
+    assert run("models", "rollback", *models)[0] == f"current model: {a}\n"
+    _, err = run("models", "rollback", *models, expect=2)
+    assert err.count("\n") == 1 and err.startswith("error: ") and "first promoted version" in err
+    out, _ = run("models", "list", "--json", *models)
+    listed = json.loads(out)
+    assert listed["current"] == a and listed["rollback_to"] is None
+    assert [(e["action"], e["version"]) for e in listed["history"]] == \
+        [("promote", a), ("promote", b), ("promote", c), ("rollback", b), ("rollback", a)]
+
+
+def test_evaluate_report_says_what_could_not_be_measured_instead_of_none(run, tiny_registry, tmp_path):
+    data = _write(tmp_path / "toxic-only.jsonl", [  # insult and off_topic unlabelled; toxic has both classes
+        json.dumps({"text": "You pathetic idiot, shut up.", "toxic": 1}),
+        json.dumps({"text": "Glad the bridge reopens on Monday.", "toxic": 0}),
+        json.dumps({"text": "The library hours are welcome.", "toxic": 0})])
+    run("evaluate", "--model", str(tiny_registry.root), "--data", str(data), "--report", str(tmp_path / "r"))
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "None" not in page
+    assert "<td>insult</td><td>0</td><td>0</td><td>–</td><td>–</td><td>–</td>" in page
+    negatives = _write(tmp_path / "negatives.jsonl", [json.dumps({"text": "Glad it reopens.", "toxic": 0})])
+    run("evaluate", "--model", str(tiny_registry.root), "--data", str(negatives), "--report", str(tmp_path / "n"))
+    assert "None" not in (tmp_path / "n" / "report.html").read_text()  # and no curve to plot is no warning
+
+
+def test_evaluate_on_data_without_labels_is_an_error_naming_the_file(run, tiny_registry, tmp_path):
+    data = _write(tmp_path / "unlabelled.jsonl", [json.dumps({"text": "Glad the bridge reopens."}),
+                                                  json.dumps({"text": "You idiot.", "toxic": None})])
+    out, err = run("evaluate", "--model", str(tiny_registry.root), "--data", str(data),
+                   "--report", str(tmp_path / "r"), expect=2)
+    assert out == "" and err.count("\n") == 1 and str(data) in err and "no labels" in err
+    assert not (tmp_path / "r").exists()

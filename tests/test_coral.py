@@ -192,6 +192,12 @@ def test_the_story_is_the_article_and_the_comment_is_remembered_in_its_thread(ap
         assert entries[0].comment_id.startswith("coral:")
 
 
+def test_a_story_never_stored_is_counted_as_scored_without_its_article(app, client):
+    from tests.test_metrics import scrape, value
+    assert post(client, key_for(app), coral_request(CLEAN, story="never-put")).status_code == 204
+    assert value(scrape(client), "moderation_comments_without_article_total", reason="unknown_article") == 1
+
+
 def test_plain_text_bodies_are_moderated_as_they_are(app, client):
     body = coral_request(TOXIC)
     body["comment"]["body"] = TOXIC

@@ -1,6 +1,9 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from moderation.policy import APPROVE, REJECT, REVIEW, Policy, PolicyError, unsupported_language
+from moderation.policy import (APPROVE, DEFAULT_REJECT_LABELS, REJECT, REVIEW, Policy, PolicyError,
+                               unsupported_language)
 
 THRESHOLDS = {
     "toxic": {"flag": 0.5, "review": 0.3, "reject": 0.8},
@@ -51,3 +54,28 @@ def test_unsupported_language_is_held_with_a_reason():
     decision = unsupported_language("de")
     assert decision.decision == REVIEW and decision.flags == ["unsupported_language"]
     assert decision.reasons[0]["language"] == "de"
+
+
+def test_a_flag_threshold_cannot_be_null():
+    with pytest.raises(PolicyError, match=r"toxic\.flag must be a number in \[0, 1\]$"):
+        Policy.from_model(THRESHOLDS, {"toxic": {"flag": None}})
+
+
+_THRESHOLD = st.floats(0, 1) | st.sampled_from([0.0, 0.3, 0.5, 1.0])
+_LIMITS = st.fixed_dictionaries({"flag": _THRESHOLD, "review": st.none() | _THRESHOLD,
+                                 "reject": st.none() | _THRESHOLD})
+_LABELS = ("toxic", "insult", "profanity", "off_topic")
+
+
+@settings(max_examples=500, deadline=None)
+@given(thresholds=st.fixed_dictionaries({label: _LIMITS for label in _LABELS}),
+       scores=st.fixed_dictionaries({label: _THRESHOLD for label in _LABELS}))
+def test_every_hold_and_rejection_says_why(thresholds, scores):
+    """Held and rejected comments carry a reason per label that crossed a threshold; approved ones none."""
+    decision = Policy.from_model(thresholds).decide(scores)
+    assert (decision.decision == APPROVE) == (not decision.reasons)
+    for reason in decision.reasons:
+        assert scores[reason["label"]] >= reason["threshold"] == thresholds[reason["label"]][reason["action"]]
+    if decision.decision == REJECT:
+        assert any(r["action"] == REJECT and r["label"] in DEFAULT_REJECT_LABELS for r in decision.reasons)
+    assert decision.flags == [label for label in scores if scores[label] >= thresholds[label]["flag"]]

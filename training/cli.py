@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import click
+import numpy as np
 
 from moderation import settings
 from moderation.artifact import Registry
@@ -106,13 +107,17 @@ def evaluate(model, data, formats, articles, report_dir):
 
     artifact = resolve_model(model)
     scorer = Scorer(artifact)
-    loaded = load_data(_pair_formats(tuple(data), tuple(formats)), list(articles))
+    pairs = _pair_formats(tuple(data), tuple(formats))
+    loaded = load_data(pairs, list(articles))
+    y = loaded.frame[[label for label in scorer.labels if label in LABELS]].to_numpy(dtype=float)
+    if np.isnan(y).all():
+        raise DataError(f"{', '.join(path for _, path in pairs)}: no labels to evaluate against (the model scores "
+                        f"{', '.join(scorer.labels)}; every row leaves them blank)")
     comments = build_comments(loaded.frame, loaded.articles)
     scores = scorer.predict(comments)
-    y = loaded.frame[[label for label in scorer.labels if label in LABELS]].to_numpy(dtype=float)
     metrics = evaluate_predictions(y, scores, scorer.labels, artifact.thresholds)
-    report = {"model_version": scorer.version, "data": [p for _, p in _pair_formats(tuple(data), tuple(formats))],
-              "rows": len(comments), "metrics": metrics}
+    report = {"model_version": scorer.version, "data": [path for _, path in pairs], "rows": len(comments),
+              "metrics": metrics}
     path = write_report(report_dir or Path(f"evaluation-{scorer.version}"), report, y, scores, scorer.labels)
     for label, entry in metrics.items():
         click.echo(f"{label:<16}rows {entry['rows']:>6}  positives {entry['positives']:>5}  "

@@ -68,11 +68,13 @@ def _figure_png(y: np.ndarray, scores: np.ndarray, labels: list[str], kind: str)
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(5.5, 4.5), dpi=100)
+    plotted = 0
     for j, label in enumerate(labels):
         known = ~np.isnan(y[:, j])
         truth = y[known, j] >= 0.5
         if not 0 < truth.sum() < len(truth):
             continue
+        plotted += 1
         if kind == "roc":
             fpr, tpr, _ = roc_curve(truth, scores[known, j])
             axis.plot(fpr, tpr, label=label)
@@ -84,12 +86,20 @@ def _figure_png(y: np.ndarray, scores: np.ndarray, labels: list[str], kind: str)
         axis.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curves")
     else:
         axis.set(xlabel="recall", ylabel="precision", title="Precision-recall curves")
-    axis.legend(fontsize=8)
+    if plotted:
+        axis.legend(fontsize=8)
+    else:
+        axis.text(0.5, 0.5, "no label has both classes in this data", ha="center", va="center")
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _cell(value) -> str:
+    """A metric for the HTML table: a dash where the data cannot measure it (the JSON report has null)."""
+    return "–" if value is None else str(value)
 
 
 def write_report(out_dir: str | Path, report: dict, y: np.ndarray, scores: np.ndarray, labels: list[str]) -> Path:
@@ -105,7 +115,7 @@ def write_report(out_dir: str | Path, report: dict, y: np.ndarray, scores: np.nd
                             f"<td>{at['precision']}</td><td>{at['recall']}</td><td>{at['f1']}</td></tr>")
     summary = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{e['rows']}</td><td>{e['positives']}</td>"
-        f"<td>{e['roc_auc']}</td><td>{e['pr_auc']}</td><td>{e.get('brier')}</td></tr>"
+        f"<td>{_cell(e['roc_auc'])}</td><td>{_cell(e['pr_auc'])}</td><td>{_cell(e.get('brier'))}</td></tr>"
         for label, e in report["metrics"].items())
     page = f"""<!doctype html><html lang="en"><meta charset="utf-8">
 <title>Evaluation of model {html.escape(report['model_version'])}</title>
@@ -115,6 +125,7 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}td:first-child{
 <p>Data: {html.escape(', '.join(report['data']))} ({report['rows']} comments).</p>
 <h2>Ranking quality</h2><table><tr><th>label</th><th>rows</th><th>positives</th><th>ROC-AUC</th>
 <th>PR-AUC</th><th>Brier</th></tr>{summary}</table>
+<p>– : not measurable (AUCs need both classes among a label's rows, Brier needs labelled rows).</p>
 <h2>At the model's thresholds</h2><table><tr><th>label</th><th>threshold</th><th>value</th><th>precision</th>
 <th>recall</th><th>F1</th></tr>{''.join(rows)}</table>
 <h2>Curves</h2><img alt="ROC curves" src="data:image/png;base64,{_figure_png(y, scores, labels, 'roc')}">

@@ -52,6 +52,9 @@ class Metrics:
                                  registry=own)
         self.flags = Counter("moderation_flags", "Comments flagged, by label.", ["label"], registry=own)
         self.scored = Counter("moderation_comments_scored", "Comments scored by the model.", registry=own)
+        self.without_article = Counter(
+            "moderation_comments_without_article", "Comments naming an article_id but scored without the article, "
+            "by why: unknown_article, empty_article, store_unavailable.", ["reason"], registry=own)
         self.model = Gauge("moderation_model_info", "1 for the model version being served, 0 for ones served before.",
                            ["version"], multiprocess_mode="livemax", registry=own)
         self.reloads = Counter("moderation_model_reloads", "Switches to a newly promoted model version.",
@@ -86,18 +89,23 @@ class Metrics:
             self.latency.labels(endpoint).observe(seconds)
 
     def observe_outcomes(self, outcomes) -> None:
-        """Count the decisions, flagged labels and model-scored comments of one request's outcomes."""
-        decisions, flags, scored = Tally(), Tally(), 0
+        """Count the decisions, flagged labels, model-scored comments and comments scored without their article
+        of one request's outcomes."""
+        decisions, flags, without_article, scored = Tally(), Tally(), Tally(), 0
         for outcome in outcomes:
             decisions[outcome.result.decision.decision] += 1
             flags.update(outcome.result.decision.flags)
             scored += bool(outcome.result.scores)
+            if outcome.missing_article:
+                without_article[outcome.missing_article] += 1
         for decision, count in decisions.items():
             self.decisions.labels(decision).inc(count)
         for label, count in flags.items():
             self.flags.labels(label).inc(count)
         if scored:
             self.scored.inc(scored)
+        for reason, count in without_article.items():
+            self.without_article.labels(reason).inc(count)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,7 +7,7 @@ from ..articles import ArticleCache
 from ..errors import InvalidInput
 from ..features import MAX_THREAD
 from ..policy import PolicyError
-from ..service import Incoming, Moderation
+from ..service import Incoming, Moderation, Outcome
 from ..threads import ThreadMemory
 from .requests import json_body, require_scope
 from .schemas import ModerateRequest, parse
@@ -68,9 +68,14 @@ def moderate():
                                               remember=request.remember,
                                               store=current_app.config["STORE_COMMENTS"])
     g.moderation_outcomes = outcomes  # counted by the metrics hook
-    return jsonify({"model_version": version, "results": [
-        {"id": o.id, **o.result.as_dict(), **({"language": o.language} if o.language else {}),
-         **({"stored": True, "model_version": o.model_version} if o.stored else {})} for o in outcomes]})
+    return jsonify({"model_version": version, "results": [result_json(o) for o in outcomes]})
+
+
+def result_json(outcome: Outcome) -> dict:
+    """One comment's result: the same fields, and for a retry the same values, as when it was first moderated."""
+    language = {"language": outcome.language} if outcome.language else {}
+    return {"id": outcome.id, **outcome.result.as_dict(), **language, "warnings": outcome.warnings,
+            "stored": outcome.stored, "model_version": outcome.model_version}
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,7 @@ path leaves the same audit trail and the same webhook event.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
@@ -58,6 +58,7 @@ class ToStore:
     result: dict  # scores, flags, decision, reasons, spans
     language: str | None
     model_version: str
+    warnings: list[str] = field(default_factory=list)  # as answered: replayed with the result on a retry
 
 
 def existing_in(session: Session, client_ids: list[str]) -> dict[str, StoredComment]:
@@ -92,8 +93,8 @@ def save(store: Store, items: list[ToStore]) -> None:
     rows = [{
         "client_id": item.client_id, "text": item.text, "article_id": item.article_id, "parent_id": item.parent_id,
         "author_id": item.author_id, "scores": item.result["scores"], "flags": item.result["flags"],
-        "reasons": item.result["reasons"], "spans": item.result["spans"], "language": item.language,
-        "model_version": item.model_version, "automatic_decision": item.result["decision"],
+        "reasons": item.result["reasons"], "spans": item.result["spans"], "warnings": item.warnings,
+        "language": item.language, "model_version": item.model_version, "automatic_decision": item.result["decision"],
         "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": now,
     } for item in items]
     store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows)

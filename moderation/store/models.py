@@ -106,6 +106,7 @@ class StoredComment(Base):
     flags: Mapped[list] = mapped_column(JSON)
     reasons: Mapped[list] = mapped_column(JSON)
     spans: Mapped[list] = mapped_column(JSON)
+    warnings: Mapped[list | None] = mapped_column(JSON, nullable=True)  # None: stored before warnings were kept
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     model_version: Mapped[str] = mapped_column(String(100))
     automatic_decision: Mapped[str] = mapped_column(String(16))
