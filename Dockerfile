@@ -22,7 +22,7 @@ COPY moderation ./moderation
 COPY training ./training
 COPY data ./data
 COPY setup.py ./
-# One module is compiled (moderation/_ngram_count.pyx): a C compiler for the install, removed after it.
+# One module is compiled (moderation/model/_ngram_count.pyx): a C compiler for the install, removed after it.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && pip install '.[postgres]' \

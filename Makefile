@@ -1,6 +1,6 @@
 # Two commands on a fresh machine: `make run` (install, train the default model, start the service)
 # and `make test`. Everything installs into ./.venv; nothing is downloaded but packages. One module is
-# compiled by the install (moderation/_ngram_count.pyx, Cython): it needs a C compiler (gcc).
+# compiled by the install (moderation/model/_ngram_count.pyx, Cython): it needs a C compiler (gcc).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,7 @@ export MODERATION_HOME ?= $(CURDIR)/instance
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py moderation/_ngram_count.pyx
+$(VENV)/.installed: pyproject.toml setup.py moderation/model/_ngram_count.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,postgres]'

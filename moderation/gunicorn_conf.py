@@ -45,7 +45,7 @@ class _Logger(Logger):
     def setup(self, cfg) -> None:
         super().setup(cfg)
         if _flag("MODERATION_JSON_LOGS"):
-            from moderation.logging import JsonFormatter
+            from moderation.web.request_log import JsonFormatter
 
             for handler in self.error_log.handlers:
                 handler.setFormatter(JsonFormatter())

@@ -74,7 +74,7 @@ def worker_app():
     """
     from threadpoolctl import threadpool_limits
 
-    from .app import create_app
+    from .web.app import create_app
 
     # The environment set by prepare_environment comes too late when the launching process had already
     # imported numpy (the `moderation` CLI does), and forked workers inherit its pools: limit them here.
@@ -122,6 +122,6 @@ def serve(bind: str, workers: int, threads: int, backpressure: int | None = None
 
 def _json_logging() -> dict:
     """granian's own lines (start, workers, errors) as JSON on stderr, like the service's."""
-    formatter = {"()": "moderation.logging.JsonFormatter"}
+    formatter = {"()": "moderation.web.request_log.JsonFormatter"}
     handler = {"formatter": "json", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
     return {"formatters": {"json": formatter}, "handlers": {"console": handler, "access": handler}}

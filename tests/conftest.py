@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation.artifact import Registry
+from moderation.runtime.artifact import Registry
 from training.train import default_articles, default_data, load_data, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def default_registry(tmp_path_factory) -> Registry:
 @pytest.fixture
 def app_factory(tmp_path, tiny_registry):
     """Build apps on a fresh SQLite file and the tiny model; extra config overrides the defaults."""
-    from moderation.app import create_app, shutdown
+    from moderation.web.app import create_app, shutdown
 
     made = []
 
@@ -114,7 +114,7 @@ def client(app):
 @pytest.fixture
 def make_key(app):
     """Create an API key with the given scopes in the app's store; returns the secret."""
-    from moderation import keys
+    from moderation.service import keys
 
     def make(*scopes, name="test"):
         secret, _ = keys.create(app.extensions["moderation.store"], name, scopes or ("score",))
@@ -176,7 +176,7 @@ def two_versions(tiny_registry, tmp_path):
     """A fresh registry holding the tiny model (promoted) and a second saved copy of it: (registry, first, second)."""
     import shutil
 
-    from moderation.artifact import load
+    from moderation.runtime.artifact import load
 
     registry = Registry(tmp_path / "two-versions")
     first = tiny_registry.current()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 
 PUBLIC = {"/static/<path:filename>", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/review/login"}
 SAMPLE = {"article_id": "a1", "comment_id": "c1", "name": "review", "client_id": "c1", "filename": "review.css"}

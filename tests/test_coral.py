@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from moderation import keys
-from moderation.api.coral import plain_text, signature_valid
+from moderation.service import keys
+from moderation.web.api.coral import plain_text, signature_valid
 from moderation.store.models import ThreadEntry
 
 URL = "/v1/coral/moderate"

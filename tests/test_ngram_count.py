@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation import ngrams
-from moderation.features import topic_words, word_text
-from moderation.ngrams import HashedNgramTfidf
-from moderation.text import normalize
+from moderation.model import ngrams
+from moderation.model.features import topic_words, word_text
+from moderation.model.ngrams import HashedNgramTfidf
+from moderation.model.text import normalize
 
 TEXTS = ["you are an idiot", "the bridge opens monday", "an idiot idea", "", "x", "héllo wörld 😀 ok",
          "  spaced   out  ", "idiot\x00idiot", "\x00", "a b c d e f g", "ИДИОТ идиот", "ｆｕｌｌ ｗｉｄｔｈ"]

@@ -14,8 +14,8 @@ from schemathesis.generation.stateful.state_machine import StepInput
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from moderation import keys
-from moderation.openapi import OPERATIONS, openapi_path
+from moderation.service import keys
+from moderation.web.api.openapi import OPERATIONS, openapi_path
 from moderation.store.models import Base
 
 UNDOCUMENTED = {"HEAD", "OPTIONS"}

@@ -4,9 +4,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from moderation import keys
-from moderation.api.perspective import sentences
-from moderation.features import Comment
+from moderation.service import keys
+from moderation.web.api.perspective import sentences
+from moderation.model.features import Comment
 from moderation.store import Store
 from moderation.store.models import Feedback, ThreadEntry
 

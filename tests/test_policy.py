@@ -1,6 +1,6 @@
 import pytest
 
-from moderation.policy import APPROVE, REJECT, REVIEW, Policy, PolicyError, unsupported_language
+from moderation.runtime.policy import APPROVE, REJECT, REVIEW, Policy, PolicyError, unsupported_language
 
 THRESHOLDS = {
     "toxic": {"flag": 0.5, "review": 0.3, "reject": 0.8},

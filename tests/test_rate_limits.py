@@ -1,7 +1,7 @@
 """Per-key API rate limits, in memory and shared through the real Redis at 127.0.0.1:6379."""
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 
 BODY = {"comment": {"id": 1, "text": "Nice bridge."}}
 

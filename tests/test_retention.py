@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from moderation import keys
+from moderation.service import keys
 from moderation.review import queue
 from moderation.review.export import training_rows
 from moderation.review.retention import purge

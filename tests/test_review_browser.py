@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from moderation import keys
+from moderation.service import keys
 from moderation.review import queue, users
 
 REPO = Path(__file__).resolve().parents[1]

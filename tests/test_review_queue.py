@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 from moderation.review import queue
 
 

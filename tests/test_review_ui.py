@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import event, func, select, update
 
 from moderation.cli import main
-from moderation.review import models_login, queue, users
+from moderation.review import login_throttle as models_login, queue, users
 from moderation.review_ui import cards
 from moderation.store.models import utcnow
 
@@ -50,7 +50,7 @@ def store(ui_app):
 @pytest.fixture
 def api(ui_app, store):
     """Headers with an API key, after moderating COMMENTS (and storing the bridge article) through the API."""
-    from moderation import keys
+    from moderation.service import keys
 
     secret, _ = keys.create(store, "comment system", ["score", "admin"])
     headers = {"X-API-Key": secret}

@@ -22,5 +22,5 @@ def test_processes_migrating_at_once_all_succeed(database_url):
 def test_timestamps_come_back_aware_in_utc(app, auth, client):
     article = client.put("/v1/articles/t", json={"title": "T"}, headers=auth).get_json()
     assert article["updated_at"].endswith("+00:00")
-    from moderation.threads import article_record
+    from moderation.service.threads import article_record
     assert article_record(app.extensions["moderation.store"], "t").updated_at.tzinfo == timezone.utc

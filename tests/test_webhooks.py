@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 from moderation.review import queue, webhooks
 from moderation.store.models import OutboxEvent
 

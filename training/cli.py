@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from moderation import settings
-from moderation.artifact import Registry
-from moderation.classifier import LabelSkippedWarning
+from moderation.runtime.artifact import Registry
+from moderation.model.classifier import LabelSkippedWarning
 
 from .importers import FORMATS
 from .schema import DataError
@@ -98,7 +98,7 @@ def _fmt(value) -> str:
 def evaluate(model, data, formats, articles, report_dir):
     """Evaluate a model on labelled data: ROC-AUC, PR-AUC, precision/recall/F1 at its thresholds."""
     from moderation.cli import resolve_model
-    from moderation.scoring import Scorer
+    from moderation.runtime.scorer import Scorer
 
     from .evaluate import evaluate_predictions, write_report
     from .schema import LABELS

@@ -1,7 +1,7 @@
 """Alembic environment: the connection comes from the Store that runs the upgrade."""
 from alembic import context
 
-from moderation.review import models_login
+from moderation.review import login_throttle as models_login
 from moderation.store.models import Base
 
 connection = context.config.attributes["connection"]

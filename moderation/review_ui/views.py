@@ -12,7 +12,7 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
 from . import auth, cards
 from . import init_app as configure
 from ..errors import InvalidInput, NotFound, Problem, Unavailable, problem_response
-from ..review import models_login, queue, users
+from ..review import login_throttle as models_login, queue, users
 from ..store import StoreUnavailable
 
 bp = Blueprint("review_ui", __name__, url_prefix="/review")

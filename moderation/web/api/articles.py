@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, jsonify
 
-from ..errors import InvalidInput, NotFound
-from ..policy import Policy, PolicyError
-from ..store.models import Article
+from ...errors import InvalidInput, NotFound
+from ...runtime.policy import Policy, PolicyError
+from ...store.models import Article
 from .requests import json_body, require_scope
 from .schemas import ArticleIn, parse
 

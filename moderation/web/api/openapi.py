@@ -13,9 +13,9 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Flask
 from pydantic.json_schema import models_json_schema
 
-from .api.limits import LIMITED_PREFIXES
-from .api.schemas import ArticleIn, ModerateRequest
-from .errors import PROBLEM_JSON
+from .limits import LIMITED_PREFIXES
+from .schemas import ArticleIn, ModerateRequest
+from ...errors import PROBLEM_JSON
 
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"

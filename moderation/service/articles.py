@@ -8,8 +8,8 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from .store import Store
-from .store.models import Article
+from ..store import Store
+from ..store.models import Article
 
 
 def article_text(title: str | None, body: str | None) -> str | None:

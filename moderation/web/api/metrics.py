@@ -17,7 +17,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess, values
 
-from ..policy import DECISIONS
+from ...runtime.policy import DECISIONS
 
 # Scoring one comment takes a few milliseconds; a batch or a slow database tens of them.
 LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25,

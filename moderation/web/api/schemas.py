@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from ..errors import InvalidInput
+from ...errors import InvalidInput
 
 # C0 controls other than tab, newline and carriage return, DEL, and lone surrogates: never legitimate text.
 _FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")

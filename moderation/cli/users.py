@@ -6,7 +6,7 @@ import sys
 import click
 
 from ..cli import InputError, open_store
-from . import users as accounts
+from ..review import users as accounts
 
 
 def _read_password() -> str:

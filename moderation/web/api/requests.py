@@ -6,8 +6,8 @@ from functools import wraps
 
 from flask import current_app, g, request
 
-from ..errors import Forbidden, Problem, Unauthorized, Unavailable
-from ..store import StoreUnavailable
+from ...errors import Forbidden, Problem, Unauthorized, Unavailable
+from ...store import StoreUnavailable
 
 
 def json_body():

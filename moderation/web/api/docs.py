@@ -11,7 +11,7 @@ import re
 from flask import Blueprint, Flask, current_app, jsonify, render_template
 from markupsafe import Markup, escape
 
-from ..openapi import build_document
+from .openapi import build_document
 
 bp = Blueprint("docs", __name__)
 _METHOD_ORDER = ("get", "put", "post", "patch", "delete")

@@ -8,13 +8,13 @@ import logging
 from dataclasses import dataclass, field
 
 from .articles import ArticleCache
-from .errors import Unavailable
-from .features import MAX_THREAD, Comment
-from .policy import APPROVE, PolicyError, unsupported_language
-from .review import queue
-from .scoring import Result, Scorer
-from .serving import ModelHolder
-from .store import Store, StoreUnavailable
+from ..errors import Unavailable
+from ..model.features import MAX_THREAD, Comment
+from ..runtime.policy import APPROVE, PolicyError, unsupported_language
+from ..review import queue
+from ..runtime.scorer import Result, Scorer
+from ..runtime.holder import ModelHolder
+from ..store import Store, StoreUnavailable
 from .threads import ThreadMemory
 
 log = logging.getLogger(__name__)

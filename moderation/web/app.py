@@ -6,12 +6,12 @@ import os
 
 from flask import Flask
 
-from . import errors, settings
-from . import logging as request_logs
-from .artifact import Registry
-from .keys import KeyVerifier
-from .serving import ModelHolder
-from .store import Store
+from .. import errors, settings
+from . import request_log as request_logs
+from ..runtime.artifact import Registry
+from ..service.keys import KeyVerifier
+from ..runtime.holder import ModelHolder
+from ..store import Store
 
 DEFAULTS = {
     "DATABASE_URL": None,  # default: SQLite file in $MODERATION_HOME
@@ -82,13 +82,13 @@ def create_app(config: dict | None = None) -> Flask:
     holder.start()
     app.extensions["moderation.model"] = holder
     if app.config["LANGUAGE_DETECTION"]:
-        from .language import LanguageIdentifier
+        from ..runtime.language import LanguageIdentifier
 
         languages = holder.scorer.artifact.metadata.get("languages", ["en"]) if holder.scorer else ["en"]
         app.extensions["moderation.language"] = LanguageIdentifier(languages)
 
     if app.config["WEBHOOK_URL"]:
-        from .review.webhooks import Dispatcher
+        from ..review.webhooks import Dispatcher
 
         dispatcher = Dispatcher(store, app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"],
                                 float(app.config["WEBHOOK_TIMEOUT"]), float(app.config["WEBHOOK_POLL_SECONDS"]))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import joblib
 
+from ._old_paths import old_module_paths
+
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 CURRENT_FILE = "CURRENT"
@@ -136,7 +138,8 @@ def load(directory: str | Path) -> Artifact:
     directory = Path(directory)
     metadata = verify(directory)
     try:
-        pipeline = joblib.load(directory / MODEL_FILE)
+        with old_module_paths():
+            pipeline = joblib.load(directory / MODEL_FILE)
     except Exception as error:  # a verified hash makes this rare: an unpicklable class, a truncated disk
         raise ArtifactError(f"{directory / MODEL_FILE}: cannot load model ({error})") from None
     return Artifact(pipeline=pipeline, metadata=metadata, path=directory)

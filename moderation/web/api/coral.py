@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from flask import g, Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import Problem
-from ..policy import APPROVE, REJECT, UNSUPPORTED_LANGUAGE, Decision
-from ..service import Incoming
+from ...errors import Problem
+from ...runtime.policy import APPROVE, REJECT, UNSUPPORTED_LANGUAGE, Decision
+from ...service.moderate import Incoming
 from .requests import json_body, require_scope
 
 bp = Blueprint("coral", __name__)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from .store import Store, StoreUnavailable
-from .store.models import Article, ThreadEntry, utcnow
+from ..store import Store, StoreUnavailable
+from ..store.models import Article, ThreadEntry, utcnow
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 50_000  # remembered entries waiting for the store; beyond this the oldest are dropped

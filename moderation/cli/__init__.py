@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from . import settings
-from .artifact import Artifact, ArtifactError, Registry, load
-from .features import MAX_THREAD, Comment
-from .server import DEFAULT_THREADS, DEFAULT_WORKERS
+from .. import settings
+from ..runtime.artifact import Artifact, ArtifactError, Registry, load
+from ..model.features import MAX_THREAD, Comment
+from ..server import DEFAULT_THREADS, DEFAULT_WORKERS
 
 
 class InputError(click.ClickException):
@@ -84,7 +84,7 @@ def _read_article_file(path: Path) -> str:
 
 
 def _read_articles(path: Path) -> dict[str, str]:
-    from .articles import read_article_texts
+    from ..service.articles import read_article_texts
 
     try:
         return read_article_texts(path)
@@ -121,7 +121,7 @@ def score(model, models_dir, article_file, articles_file, skip_invalid, explain,
     """Score JSONL comments (id, text, optional article_id, parent_id) from INPUT or stdin; JSONL out."""
     from tqdm import tqdm
 
-    from .scoring import Scorer
+    from ..runtime.scorer import Scorer
 
     if article_file and articles_file:
         raise InputError("use --article or --articles, not both")
@@ -227,7 +227,7 @@ def rollback(models_dir):
 
 
 def open_store():
-    from .store import Store
+    from ..store import Store
 
     store = Store(settings.database_url())
     store.upgrade()
@@ -244,7 +244,7 @@ def keys():
 @click.option("--scopes", default="score", show_default=True, help="Comma-separated: score, review, admin.")
 def keys_create(name, scopes):
     """Create a key and print it once (only its hash is stored)."""
-    from . import keys as api_keys
+    from ..service import keys as api_keys
 
     try:
         secret, info = api_keys.create(open_store(), name, [s.strip() for s in scopes.split(",") if s.strip()])
@@ -258,7 +258,7 @@ def keys_create(name, scopes):
 @keys.command("list")
 def keys_list():
     """List keys (never their secrets)."""
-    from . import keys as api_keys
+    from ..service import keys as api_keys
 
     for info in api_keys.list_keys(open_store()):
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
@@ -270,7 +270,7 @@ def keys_list():
 @click.argument("key")
 def keys_revoke(key):
     """Revoke a key by its id or prefix; requests with it are refused within seconds."""
-    from . import keys as api_keys
+    from ..service import keys as api_keys
 
     try:
         info = api_keys.revoke(open_store(), key.removeprefix("mk_").split("_")[0])
@@ -306,7 +306,7 @@ def review_export(since, out, articles_out, no_feedback):
     """Write moderators' decisions (and suggested scores) as training data in the project's schema."""
     from datetime import timezone
 
-    from .review.export import article_rows, training_rows
+    from ..review.export import article_rows, training_rows
 
     store = open_store()
     rows = training_rows(store, since.replace(tzinfo=timezone.utc) if since else None, not no_feedback)
@@ -325,7 +325,7 @@ def review_export(since, out, articles_out, no_feedback):
               help="Keep decided comments' labels and scores, without text, author or parent.")
 def purge(days, keep_labels):
     """Apply a retention period to stored comments, thread memory and suggested scores."""
-    from .review.retention import purge as run_purge
+    from ..review.retention import purge as run_purge
 
     report = run_purge(open_store(), days, keep_labels)
     click.echo(f"deleted {report.comments_deleted} comments, anonymised {report.comments_anonymised}, "
@@ -347,14 +347,14 @@ def purge(days, keep_labels):
 def serve(bind, workers, threads, dev, key_file):
     """Run the service: granian with WSGI workers (production; logs are JSON lines), or Flask's development
     server (--dev)."""
-    from .server import bind_address
+    from ..server import bind_address
 
     try:
         host, port = bind_address(bind)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--bind") from None
     if dev:
-        from .app import create_app
+        from ..web.app import create_app
 
         key = key_file.read_text().strip() if key_file and key_file.exists() else "YOUR_KEY"
         click.echo(f"listening on http://{host}:{port}  (docs /docs, review UI /review, metrics /metrics)\n"
@@ -363,13 +363,13 @@ def serve(bind, workers, threads, dev, key_file):
                    "       -d '{\"comment\": {\"id\": \"1\", \"text\": \"You are a clown.\"}}'", err=True)
         create_app().run(host=host, port=port, threaded=True)
         return
-    from .server import serve as run_production
+    from ..server import serve as run_production
 
     run_production(bind, workers, threads)
 
 
 def _load_plugins() -> None:
-    from .review.cli import users
+    from .users import users
     cli.add_command(users)
     for entry in entry_points(group="moderation.cli"):
         if entry.name not in cli.commands:

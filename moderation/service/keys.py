@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .store import Store, StoreUnavailable
-from .store.models import ApiKey, utcnow
+from ..store import Store, StoreUnavailable
+from ..store.models import ApiKey, utcnow
 
 SCOPES = ("score", "review", "admin")
 KEY_PREFIX = "mk_"

@@ -5,8 +5,8 @@ import logging
 import threading
 
 from .artifact import ArtifactError, Registry
-from .features import Comment
-from .scoring import Scorer
+from ..model.features import Comment
+from .scorer import Scorer
 
 log = logging.getLogger(__name__)
 

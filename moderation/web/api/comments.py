@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, g, jsonify
 
-from ..errors import InvalidInput, NotFound, Problem
-from ..review import queue
+from ...errors import InvalidInput, NotFound, Problem
+from ...review import queue
 from .requests import json_body, require_scope
 
 bp = Blueprint("comments", __name__)

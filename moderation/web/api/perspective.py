@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from werkzeug.exceptions import HTTPException
 
-from ..features import Comment
-from ..scoring import Scorer
-from ..store import StoreUnavailable
-from ..store.models import Feedback
+from ...model.features import Comment
+from ...runtime.scorer import Scorer
+from ...store import StoreUnavailable
+from ...store.models import Feedback
 from .requests import presented_key
 
 bp = Blueprint("perspective", __name__)

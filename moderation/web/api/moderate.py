@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, g, jsonify
 
-from ..articles import ArticleCache
-from ..errors import InvalidInput
-from ..features import MAX_THREAD
-from ..policy import PolicyError
-from ..service import Incoming, Moderation
-from ..threads import ThreadMemory
+from ...service.articles import ArticleCache
+from ...errors import InvalidInput
+from ...model.features import MAX_THREAD
+from ...runtime.policy import PolicyError
+from ...service.moderate import Incoming, Moderation
+from ...service.threads import ThreadMemory
 from .requests import json_body, require_scope
 from .schemas import ModerateRequest, parse
 
