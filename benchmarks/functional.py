@@ -16,7 +16,7 @@ from pathlib import Path
 
 from moderation.runtime.artifact import Artifact, Registry
 from moderation.model.classifier import LabelSkippedWarning
-from moderation.cli import resolve_model
+from moderation.cli.common import resolve_model
 from moderation.model.features import Comment
 from moderation.runtime.policy import REJECT
 from moderation.runtime.scorer import Result, Scorer

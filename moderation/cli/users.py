@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..cli import InputError, open_store
+from .common import InputError, open_store
 from ..review import users as accounts
 
 
