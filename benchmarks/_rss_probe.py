@@ -15,7 +15,7 @@ def probe(kind: str, model_dir: str | None = None) -> dict:
     started = time.perf_counter()
     if kind == "ours":
         from moderation.runtime.artifact import load
-        from moderation.model.features import Comment
+        from moderation.model.comment import Comment
         from moderation.runtime.scorer import Scorer
 
         scorer = Scorer(load(model_dir))

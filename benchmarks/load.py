@@ -389,7 +389,7 @@ def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
     """
     from moderation.service import keys
     from moderation.web.app import create_app, shutdown
-    from moderation.model.features import Comment
+    from moderation.model.comment import Comment
     from moderation.web.request_log import JsonFormatter
 
     # Request lines formatted and written as the server does, to nowhere rather than this terminal.

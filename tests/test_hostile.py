@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moderation.model.features import Comment
+from moderation.model.comment import Comment
 from moderation.runtime.scorer import Scorer
 from moderation.model.text import normalize, tokenize
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from moderation.service import keys
 from moderation.web.api.perspective import sentences
-from moderation.model.features import Comment
+from moderation.model.comment import Comment
 from moderation.store import Store
 from moderation.store.models import Feedback, ThreadEntry
 

@@ -6,7 +6,7 @@ import pytest
 from moderation.service import keys
 from moderation.runtime.artifact import Registry
 from moderation.cli import main
-from moderation.model.features import Comment
+from moderation.model.comment import Comment
 from moderation.review import queue
 from moderation.runtime.scorer import Scorer
 

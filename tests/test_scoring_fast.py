@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from moderation.model import features as features_module
-from moderation.model.features import Comment
+from moderation.model.comment import Comment
 from moderation.runtime.policy import Policy
 from moderation.runtime.scorer import MAX_SEGMENTS, MIN_SPAN_SCORE, SMALL_BATCH, SMALL_VARIANT_BATCH, Scorer, segments
 from moderation.model.sparse_rows import SparseRows, hstack_rows, vstack_rows

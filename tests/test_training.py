@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic
-from moderation.model.features import Comment
+from moderation.model.comment import Comment
 from training import thresholds
 from training.schema import DataError, read_comments
 from training.train import build_comments, load_data, split_by_article, train

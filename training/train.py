@@ -10,10 +10,10 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 
-from moderation.service.articles import article_text
-from moderation.runtime.artifact import Registry, read_metadata
 from moderation.model.classifier import MultiLabelLogistic
-from moderation.model.features import MAX_THREAD, Comment, CommentFeaturizer
+from moderation.model.comment import MAX_THREAD, Comment, article_text
+from moderation.model.features import CommentFeaturizer
+from moderation.runtime.artifact import Registry, read_metadata
 
 from . import thresholds
 from .evaluate import evaluate_predictions

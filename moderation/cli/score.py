@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..model.features import MAX_THREAD, Comment
+from ..model.comment import MAX_THREAD, Comment
 from .common import InputError, registry_option, resolve_model
 
 

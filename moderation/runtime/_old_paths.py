@@ -16,7 +16,7 @@ from contextlib import contextmanager
 # old module -> {class name: module it lives in now}
 OLD_PATHS = {
     "moderation.classifier": {"MultiLabelLogistic": "moderation.model.classifier"},
-    "moderation.features": {"CommentFeaturizer": "moderation.model.features", "TopicSpace": "moderation.model.features"},
+    "moderation.features": {"CommentFeaturizer": "moderation.model.features", "TopicSpace": "moderation.model.topics"},
     "moderation.ngrams": {"HashedNgramTfidf": "moderation.model.ngrams"},
 }
 _lock = threading.Lock()

@@ -5,7 +5,7 @@ import logging
 import threading
 
 from .artifact import ArtifactError, Registry
-from ..model.features import Comment
+from ..model.comment import Comment
 from .scorer import Scorer
 
 log = logging.getLogger(__name__)

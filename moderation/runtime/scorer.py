@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .artifact import Artifact
-from ..model.features import Comment
+from ..model.comment import Comment
 from .policy import Decision, Policy
 
 _SEGMENT_RE = re.compile(r"\w[\w'’*#@$!|+.\-]*\w|\w")

@@ -8,13 +8,9 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+from ..model.comment import article_text
 from ..store import Store
 from ..store.models import Article
-
-
-def article_text(title: str | None, body: str | None) -> str | None:
-    """The text an article is compared with: its title, then its body."""
-    return "\n".join(part for part in (title, body) if part) or None
 
 
 class ArticleCache:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .articles import ArticleCache
 from ..errors import Unavailable
-from ..model.features import MAX_THREAD, Comment
+from ..model.comment import MAX_THREAD, Comment
 from ..runtime.policy import APPROVE, PolicyError, unsupported_language
 from ..review import queue
 from ..runtime.scorer import Result, Scorer

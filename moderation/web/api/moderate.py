@@ -5,7 +5,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify
 
 from ...service.articles import ArticleCache
 from ...errors import InvalidInput
-from ...model.features import MAX_THREAD
+from ...model.comment import MAX_THREAD
 from ...runtime.policy import PolicyError
 from ...service.moderate import Incoming, Moderation
 from ...service.threads import ThreadMemory

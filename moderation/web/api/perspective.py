@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from werkzeug.exceptions import HTTPException
 
-from ...model.features import Comment
+from ...model.comment import Comment
 from ...runtime.scorer import Scorer
 from ...store import StoreUnavailable
 from ...store.models import Feedback
