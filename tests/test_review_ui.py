@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, update
 
 from moderation.cli import main
 from moderation.review import login_throttle as models_login, queue, users
-from moderation.review_ui import cards
+from moderation.web.review_ui import cards
 from moderation.store.models import utcnow
 
 PASSWORD = "correct horse battery"

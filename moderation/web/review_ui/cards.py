@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from ..store import Store
-from ..store.models import Article, StoredComment, ThreadEntry
+from ...store import Store
+from ...store.models import Article, StoredComment, ThreadEntry
 
 STRENGTHS = (0.05, 0.15)  # a span's score (probability drop) above each bound is one step stronger
 

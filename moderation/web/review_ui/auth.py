@@ -6,8 +6,8 @@ import secrets
 
 from flask import current_app, g, request, session
 
-from ..errors import Forbidden
-from ..review import users
+from ...errors import Forbidden
+from ...review import users
 
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -11,9 +11,9 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
 
 from . import auth, cards
 from . import init_app as configure
-from ..errors import InvalidInput, NotFound, Problem, Unavailable, problem_response
-from ..review import login_throttle as models_login, queue, users
-from ..store import StoreUnavailable
+from ...errors import InvalidInput, NotFound, Problem, Unavailable, problem_response
+from ...review import login_throttle as models_login, queue, users
+from ...store import StoreUnavailable
 
 bp = Blueprint("review_ui", __name__, url_prefix="/review")
 QUEUE_TITLES = {"review": "Held for review", "auto-rejected": "Auto-rejected", "approved": "Approved",
