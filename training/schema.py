@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from moderation.errors import InvalidInput
+
 LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
 ID_COLUMNS = ("id", "article_id", "parent_id")
 COLUMNS = ("text", *ID_COLUMNS, *LABELS, "source")
 
 
-class DataError(ValueError):
+class DataError(InvalidInput, ValueError):
     """Bad training or scoring input; the message names the file and, where known, the line."""
 
 

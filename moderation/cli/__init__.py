@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from ..runtime.artifact import ArtifactError
+from ..errors import ModerationError
 from . import keys, maintenance, models, score, serve, users
 from .common import InputError
 
@@ -17,17 +17,13 @@ __all__ = ["cli", "main"]
 
 
 class Group(click.Group):
-    """A click group that turns known domain errors into one-line messages instead of tracebacks."""
+    """A click group that turns the service's own errors into one-line messages instead of tracebacks."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except ArtifactError as error:
+        except ModerationError as error:
             raise InputError(str(error)) from None
-        except ValueError as error:
-            if type(error).__name__ in ("DataError", "PolicyError"):
-                raise InputError(str(error)) from None
-            raise
 
 
 @click.group(cls=Group)

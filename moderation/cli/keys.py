@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import InputError, open_store
+from .common import open_store
 
 
 @click.group()
@@ -18,10 +18,7 @@ def keys_create(name, scopes):
     """Create a key and print it once (only its hash is stored)."""
     from ..service import keys as api_keys
 
-    try:
-        secret, info = api_keys.create(open_store(), name, [s.strip() for s in scopes.split(",") if s.strip()])
-    except api_keys.KeyError_ as error:
-        raise InputError(str(error)) from None
+    secret, info = api_keys.create(open_store(), name, [s.strip() for s in scopes.split(",") if s.strip()])
     click.echo(secret)
     click.echo(f"key {info.id} ({info.name}, scopes {','.join(info.scopes)}): store it now, it is not shown again",
                err=True)
@@ -44,8 +41,5 @@ def keys_revoke(key):
     """Revoke a key by its id or prefix; requests with it are refused within seconds."""
     from ..service import keys as api_keys
 
-    try:
-        info = api_keys.revoke(open_store(), key.removeprefix("mk_").split("_")[0])
-    except api_keys.KeyError_ as error:
-        raise InputError(str(error)) from None
+    info = api_keys.revoke(open_store(), key.removeprefix("mk_").split("_")[0])
     click.echo(f"revoked key {info.id} ({info.name})")

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import InputError, open_store
+from .common import open_store
 from ..review import users as accounts
 
 
@@ -27,10 +27,7 @@ def users():
               help="Admins also see everyone's decisions in the audit view.")
 def users_create(name, role):
     """Create user NAME; the password is prompted for (or read from stdin's first line)."""
-    try:
-        info = accounts.create(open_store(), name, _read_password(), role)
-    except accounts.UserError as error:
-        raise InputError(str(error)) from None
+    info = accounts.create(open_store(), name, _read_password(), role)
     click.echo(f"created {info.role} {info.name}")
 
 
@@ -46,10 +43,7 @@ def users_list():
 @click.argument("name")
 def users_disable(name):
     """Disable user NAME: no more logins, and open sessions end."""
-    try:
-        info = accounts.disable(open_store(), name)
-    except accounts.UserError as error:
-        raise InputError(str(error)) from None
+    info = accounts.disable(open_store(), name)
     click.echo(f"disabled {info.name}")
 
 
@@ -57,8 +51,5 @@ def users_disable(name):
 @click.argument("name")
 def users_password(name):
     """Set a new password for user NAME (prompted for, or read from stdin's first line)."""
-    try:
-        info = accounts.set_password(open_store(), name, _read_password())
-    except accounts.UserError as error:
-        raise InputError(str(error)) from None
+    info = accounts.set_password(open_store(), name, _read_password())
     click.echo(f"password changed for {info.name}; their open sessions have ended")

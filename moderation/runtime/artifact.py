@@ -18,6 +18,7 @@ from pathlib import Path
 
 import joblib
 
+from ..errors import ModerationError
 from ._old_paths import old_module_paths
 
 MODEL_FILE = "model.joblib"
@@ -26,8 +27,10 @@ CURRENT_FILE = "CURRENT"
 HISTORY_FILE = "HISTORY"
 
 
-class ArtifactError(Exception):
+class ArtifactError(ModerationError):
     """A model artifact is missing, corrupt, tampered with, or was built for other library versions."""
+
+    status, title = 503, "Model unavailable"
 
 
 def library_versions() -> dict[str, str]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import InvalidInput
+
 APPROVE, REVIEW, REJECT = "approve", "review", "reject"
 DECISIONS = (APPROVE, REVIEW, REJECT)
 UNSUPPORTED_LANGUAGE = "unsupported_language"
@@ -11,7 +13,7 @@ UNSUPPORTED_LANGUAGE = "unsupported_language"
 DEFAULT_REJECT_LABELS = ("toxic", "severe_toxic", "insult", "threat", "identity_attack")
 
 
-class PolicyError(ValueError):
+class PolicyError(InvalidInput, ValueError):
     """A policy override names an unknown label or an out-of-range threshold."""
 
 

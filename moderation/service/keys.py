@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..errors import InvalidInput
 from ..store import Store, StoreUnavailable
 from ..store.models import ApiKey, utcnow
 
@@ -20,7 +21,7 @@ _CACHE_SECONDS = 5.0
 _STALE_SECONDS = 600.0  # while the store is down, keys verified this recently keep working
 
 
-class KeyError_(ValueError):
+class KeyError_(InvalidInput, ValueError):
     """A key operation named an unknown key or scope."""
 
 

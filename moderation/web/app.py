@@ -6,7 +6,8 @@ import os
 
 from flask import Flask
 
-from .. import errors, settings
+from .. import settings
+from . import errors
 from . import request_log as request_logs
 from ..runtime.artifact import Registry
 from ..service.keys import KeyVerifier

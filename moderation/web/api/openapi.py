@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from .limits import LIMITED_PREFIXES
 from .schemas import ArticleIn, ModerateRequest
-from ...errors import PROBLEM_JSON
+from ..errors import PROBLEM_JSON
 
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"

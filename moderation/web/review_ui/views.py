@@ -11,7 +11,8 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
 
 from . import auth, cards
 from . import init_app as configure
-from ...errors import InvalidInput, NotFound, Problem, Unavailable, problem_response
+from ..errors import problem_response
+from ...errors import InvalidInput, NotFound, Problem, Unavailable
 from ...review import login_throttle as models_login, queue, users
 from ...store import StoreUnavailable
 
