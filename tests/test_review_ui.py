@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import event, func, select, update
 
 from moderation.cli import main
-from moderation.review import login_throttle as models_login, queue, users
+from moderation.review import login_throttle, queue, users
 from moderation.web.review_ui import cards
-from moderation.store.models import utcnow
+from moderation.store.models import login_failures, utcnow
 
 PASSWORD = "correct horse battery"
 # The tiny model never rejects on its own; this policy holds the toxic comments (tiny-model toxic scores
@@ -166,7 +166,7 @@ def test_five_failures_lock_the_user_name_and_the_address_for_the_window(app_fac
     assert login(client, "bob", PASSWORD, address="10.0.0.1").status_code == 429  # the address, for any name
     assert login(client, "bob", PASSWORD, address="10.9.9.9").status_code == 302
     with store.session() as session:  # fifteen minutes later
-        session.execute(update(models_login.login_failures).values(created_at=utcnow() - timedelta(seconds=901)))
+        session.execute(update(login_failures).values(created_at=utcnow() - timedelta(seconds=901)))
     assert login(ui_app.test_client(), "alice", PASSWORD, address="10.0.0.1").status_code == 302
 
 
@@ -189,7 +189,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit_together(app_factory, datab
 
     def guess(i):
         start.wait()
-        models_login.attempt(store, "alice", f"10.2.0.{i}", 5, timedelta(minutes=15), slow_wrong_password)
+        login_throttle.attempt(store, "alice", f"10.2.0.{i}", 5, timedelta(minutes=15), slow_wrong_password)
 
     threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
     for thread in threads:
@@ -199,7 +199,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit_together(app_factory, datab
     # At most 5 passwords are checked; when all 12 land together every one may be refused unchecked.
     assert len(checked) <= 5
     with store.session() as session:  # exactly the checks that ran are counted as failures
-        assert session.execute(select(func.count()).select_from(models_login.login_failures)).scalar() == len(checked)
+        assert session.execute(select(func.count()).select_from(login_failures)).scalar() == len(checked)
 
 
 def test_a_successful_login_forgets_the_names_failures(ui_app, alice):

@@ -1,30 +1,16 @@
-"""Failed logins to the review UI, kept in the store so that every worker process counts the same failures.
-
-The table is created by migration 0003 and used through SQLAlchemy Core; it is not part of the ORM models.
-"""
+"""Login throttling for the review UI: failed logins are kept in the store, so every worker counts the same ones."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, delete, insert, select
+from sqlalchemy import delete, insert, select
 
 from ..store import Store
-from ..store.models import utcnow
+from ..store.models import login_failures, utcnow
 
 T = TypeVar("T")
-
-metadata = MetaData()
-login_failures = Table(
-    "login_failures", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("username", String(100), nullable=False),
-    Column("address", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_login_failures_username", "username", "created_at"),
-    Index("ix_login_failures_address", "address", "created_at"),
-)
 
 
 def _aware(value: datetime) -> datetime:

@@ -13,7 +13,7 @@ from . import auth, cards
 from . import init_app as configure
 from ..errors import problem_response
 from ...errors import InvalidInput, NotFound, Problem, Unavailable
-from ...review import login_throttle as models_login, queue, users
+from ...review import login_throttle, queue, users
 from ...store import StoreUnavailable
 
 bp = Blueprint("review_ui", __name__, url_prefix="/review")
@@ -108,7 +108,7 @@ def login():
         return render_template("review/login.html", next=request.args.get("next", ""))
     name, password = request.form.get("username", "").strip(), request.form.get("password", "")
     address, next_url = auth.client_address(), request.form.get("next", "")
-    user, wait = models_login.attempt(
+    user, wait = login_throttle.attempt(
         _store(), name, address, int(current_app.config["REVIEW_LOGIN_MAX_FAILURES"]),
         timedelta(seconds=float(current_app.config["REVIEW_LOGIN_WINDOW_SECONDS"])),
         lambda: users.authenticate(_store(), name, password))
