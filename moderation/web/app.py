@@ -1,4 +1,4 @@
-"""The Flask application factory."""
+"""The Flask application factory: configuration, then every process-wide object the blueprints share."""
 from __future__ import annotations
 
 import json
@@ -7,12 +7,12 @@ import os
 from flask import Flask
 
 from .. import settings
+from ..model.comment import MAX_THREAD
+from ..runtime import ModelHolder, Registry
+from ..service import ArticleCache, KeyVerifier, Moderation, ThreadMemory
+from ..store import Store
 from . import errors
 from . import request_log as request_logs
-from ..runtime.artifact import Registry
-from ..service.keys import KeyVerifier
-from ..runtime.holder import ModelHolder
-from ..store import Store
 
 DEFAULTS = {
     "DATABASE_URL": None,  # default: SQLite file in $MODERATION_HOME
@@ -87,6 +87,14 @@ def create_app(config: dict | None = None) -> Flask:
 
         languages = holder.scorer.artifact.metadata.get("languages", ["en"]) if holder.scorer else ["en"]
         app.extensions["moderation.language"] = LanguageIdentifier(languages)
+
+    app.extensions["moderation.threads"] = ThreadMemory(
+        store, min(int(app.config["THREAD_MEMORY"]), MAX_THREAD), float(app.config["THREAD_REFRESH_SECONDS"]),
+        float(app.config["THREAD_WRITE_SECONDS"]))
+    app.extensions["moderation.articles"] = ArticleCache(store, float(app.config["ARTICLE_CACHE_SECONDS"]))
+    app.extensions["moderation.service"] = Moderation(
+        holder, store, app.extensions.get("moderation.language"), app.extensions["moderation.threads"],
+        app.extensions["moderation.articles"])
 
     if app.config["WEBHOOK_URL"]:
         from ..review.webhooks import Dispatcher

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+__all__ = ["register_blueprints"]
+
 
 def register_blueprints(app: Flask) -> None:
     from . import articles, comments, coral, docs, health, metrics, moderate, perspective

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, g, jsonify
 
-from ...service.articles import ArticleCache
 from ...errors import InvalidInput
-from ...model.comment import MAX_THREAD
 from ...runtime.policy import PolicyError
 from ...service.moderate import Incoming, Moderation
-from ...service.threads import ThreadMemory
 from .requests import json_body, require_scope
 from .schemas import ModerateRequest, parse
 
@@ -74,12 +71,4 @@ def moderate():
 
 
 def init_app(app: Flask) -> None:
-    store = app.extensions["moderation.store"]
-    app.extensions["moderation.threads"] = ThreadMemory(
-        store, min(int(app.config["THREAD_MEMORY"]), MAX_THREAD), float(app.config["THREAD_REFRESH_SECONDS"]),
-        float(app.config["THREAD_WRITE_SECONDS"]))
-    app.extensions["moderation.articles"] = ArticleCache(store, float(app.config["ARTICLE_CACHE_SECONDS"]))
-    app.extensions["moderation.service"] = Moderation(
-        app.extensions["moderation.model"], store, app.extensions.get("moderation.language"),
-        app.extensions["moderation.threads"], app.extensions["moderation.articles"])
     app.register_blueprint(bp)
