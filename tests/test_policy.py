@@ -1,5 +1,6 @@
 import pytest
 
+from moderation.model.labels import LABELS, REJECT_LABELS
 from moderation.runtime.policy import APPROVE, REJECT, REVIEW, Policy, PolicyError, unsupported_language
 
 THRESHOLDS = {
@@ -51,3 +52,35 @@ def test_unsupported_language_is_held_with_a_reason():
     decision = unsupported_language("de")
     assert decision.decision == REVIEW and decision.flags == ["unsupported_language"]
     assert decision.reasons[0]["language"] == "de"
+
+
+def test_a_model_says_which_of_its_labels_may_reject(tiny_registry):
+    from pathlib import Path
+
+    from moderation.runtime.artifact import load
+    from moderation.runtime.scorer import Scorer
+
+    artifact = tiny_registry.load_current()
+    assert artifact.labels == ["toxic", "insult", "off_topic"]
+    assert artifact.reject_labels == ("toxic", "insult")
+    assert Scorer(artifact).policy.reject_labels == ("toxic", "insult")
+    older = load(Path(__file__).parent / "fixtures" / "premove")  # saved before models recorded them
+    assert older.reject_labels == REJECT_LABELS
+
+
+def test_a_policy_rejects_only_on_the_labels_its_model_lets_reject():
+    policy = Policy.from_model(THRESHOLDS, reject_labels=("off_topic",))
+    assert policy.decide({"toxic": 0.99, "profanity": 0.0, "off_topic": 0.0}).decision == REVIEW
+    assert policy.decide({"toxic": 0.0, "profanity": 0.0, "off_topic": 0.99}).decision == REJECT
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_training_gives_a_reject_threshold_only_to_rejecting_labels(label):
+    import numpy as np
+
+    from training import thresholds
+
+    truth = np.array([1.0] * 40 + [0.0] * 40)
+    scores = np.concatenate([np.linspace(0.9, 1.0, 40), np.linspace(0.0, 0.1, 40)])  # perfectly separated
+    reject = thresholds.choose(truth, scores, label)["reject"]
+    assert (reject is not None) == (label in REJECT_LABELS)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from moderation.errors import InvalidInput
+from moderation.model.labels import LABELS
 
-LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
 ID_COLUMNS = ("id", "article_id", "parent_id")
 COLUMNS = ("text", *ID_COLUMNS, *LABELS, "source")
 

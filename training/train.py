@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from moderation.model.classifier import MultiLabelLogistic
 from moderation.model.comment import MAX_THREAD, Comment, article_text
 from moderation.model.features import CommentFeaturizer
+from moderation.model.labels import REJECT_LABELS
 from moderation.runtime.artifact import Registry, read_metadata
 
 from . import thresholds
@@ -258,6 +259,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         "labels": labels,
         "thresholds": {label: {k: v for k, v in t.items() if k != "basis"} for label, t in chosen.items()},
         "threshold_basis": {label: t["basis"] for label, t in chosen.items()},
+        "reject_labels": [label for label in labels if label in REJECT_LABELS],
         "metrics": metrics,
         "languages": ["en"],
         "training": {

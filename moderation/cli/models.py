@@ -31,9 +31,10 @@ def models_list(models_dir, as_json):
         if "error" in meta:
             click.echo(f"{mark} {meta['version']}  UNREADABLE: {meta['error']}")
             continue
-        auc = (meta.get("metrics", {}).get("toxic") or {}).get("roc_auc")
+        label = next(iter(meta.get("labels", [])), "?")  # the model's first label: toxic, where it learnt it
+        auc = (meta.get("metrics", {}).get(label) or {}).get("roc_auc")
         click.echo(f"{mark} {meta['version']}  created {meta.get('created', '?')}  labels {len(meta.get('labels', []))}"
-                   f"  toxic ROC-AUC {auc}  rows {meta.get('training', {}).get('rows', '?')}")
+                   f"  {label} ROC-AUC {auc}  rows {meta.get('training', {}).get('rows', '?')}")
 
 
 @models.command()

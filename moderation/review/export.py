@@ -5,12 +5,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..model.labels import LABELS
 from ..store import Store
 from ..store.models import Article, Feedback
 from .queue import APPROVED, reviewed_since
 from .retention import is_purged
-
-LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
 
 
 def labels_from_review(status: str, flags: list[str], corrected: dict | None) -> dict:

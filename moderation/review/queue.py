@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput
+from ..model.labels import LABELS
 from ..runtime.policy import APPROVE, REJECT, REVIEW
 from ..store import Store
 from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
@@ -185,7 +186,7 @@ class QueueQuery:
     article_id: str | None = None
     label: str | None = None
     sort: str = "score"  # score (highest first), time (newest first), oldest
-    sort_label: str = "toxic"
+    sort_label: str = LABELS[0]
     limit: int = 50
     offset: int = 0
     min_score: float | None = None

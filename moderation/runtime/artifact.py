@@ -19,6 +19,7 @@ from pathlib import Path
 import joblib
 
 from ..errors import ModerationError
+from ..model.labels import REJECT_LABELS
 from ._old_paths import old_module_paths
 
 MODEL_FILE = "model.joblib"
@@ -71,6 +72,11 @@ class Artifact:
     @property
     def thresholds(self) -> dict[str, dict]:
         return self.metadata["thresholds"]
+
+    @property
+    def reject_labels(self) -> tuple[str, ...]:
+        """Labels that may reject on their own: as recorded at training, else (older models) the default set."""
+        return tuple(self.metadata.get("reject_labels", REJECT_LABELS))
 
 
 def _write_atomic(path: Path, text: str) -> None:

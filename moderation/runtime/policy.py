@@ -4,13 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput
+from ..model.labels import REJECT_LABELS
 
 APPROVE, REVIEW, REJECT = "approve", "review", "reject"
 DECISIONS = (APPROVE, REVIEW, REJECT)
 UNSUPPORTED_LANGUAGE = "unsupported_language"
-
-# Labels that may auto-reject: high-precision toxicity. Profanity and off-topic alone only ever hold.
-DEFAULT_REJECT_LABELS = ("toxic", "severe_toxic", "insult", "threat", "identity_attack")
 
 
 class PolicyError(InvalidInput, ValueError):
@@ -32,11 +30,11 @@ class Policy:
     """
 
     thresholds: dict[str, dict]
-    reject_labels: tuple[str, ...] = DEFAULT_REJECT_LABELS
+    reject_labels: tuple[str, ...] = REJECT_LABELS
 
     @classmethod
     def from_model(cls, thresholds: dict[str, dict], overrides: dict | None = None,
-                   reject_labels=DEFAULT_REJECT_LABELS) -> "Policy":
+                   reject_labels=REJECT_LABELS) -> "Policy":
         merged = {label: dict(values) for label, values in thresholds.items()}
         for label, values in (overrides or {}).items():
             if label not in merged:

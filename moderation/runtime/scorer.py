@@ -53,7 +53,7 @@ class Scorer:
         self.artifact = artifact
         self.pipeline = artifact.pipeline
         self.labels: list[str] = list(self.pipeline[-1].labels_)
-        self.policy = Policy.from_model(artifact.thresholds, policy_overrides)
+        self.policy = Policy.from_model(artifact.thresholds, policy_overrides, artifact.reject_labels)
         self.pipeline[0].warm_up()
 
     @property

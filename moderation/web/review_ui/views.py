@@ -13,6 +13,7 @@ from . import auth, cards
 from . import init_app as configure
 from ..errors import problem_response
 from ...errors import InvalidInput, NotFound, Problem, Unavailable
+from ...model.labels import LABELS
 from ...review import login_throttle, queue, users
 from ...store import StoreUnavailable
 
@@ -134,7 +135,7 @@ def _queue_query(name: str, args) -> tuple[queue.QueueQuery, int]:
     """The queue, filters, sort and page a request asks for; unknown labels and sorts are refused."""
     known = _labels()
     label = args.get("label") or None
-    sort_label = label or args.get("sort_label") or ("toxic" if "toxic" in known or not known else known[0])
+    sort_label = label or args.get("sort_label") or (known or LABELS)[0]
     for field, value in (("label", label), ("sort_label", sort_label)):
         if value is not None and known and value not in known:
             raise InvalidInput(f"unknown label {value!r} (labels: {', '.join(known)})", field=field)
