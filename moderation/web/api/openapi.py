@@ -498,10 +498,11 @@ def _operation(spec: dict, view, rule: str, method: str, operation_ids: dict[tup
     if spec.get("form") is not None:
         operation["requestBody"] = {"required": True, **_json(spec["form"], "application/x-www-form-urlencoded")}
     security = spec.get("security")
-    if security is None and getattr(view, "required_scope", None):
+    scopes = getattr(view, "required_scopes", ())
+    if security is None and scopes and _error_family(spec) == "Problem":  # Perspective's routes are described by hand
         security = _KEY_SECURITY
         operation["description"] = (operation.get("description", "") +
-                                    f"\n\nNeeds an API key with the `{view.required_scope}` scope.").strip()
+                                    f"\n\nNeeds an API key with the `{'` or `'.join(scopes)}` scope.").strip()
     if security is not None:
         operation["security"] = security
     family = _error_family(spec)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import wraps
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -20,7 +19,7 @@ from ...model.comment import Comment
 from ...runtime.scorer import Scorer
 from ...store import StoreUnavailable
 from ...store.models import Feedback
-from .requests import presented_key
+from .requests import KeyRefusals, require_scope
 
 bp = Blueprint("perspective", __name__)
 
@@ -154,27 +153,14 @@ def read_body(model: type[_Message]) -> _Message:
             from None
 
 
-def require_key(*scopes: str):
-    """Decorator: a valid API key with one of ``scopes`` (or ``admin``), refused as Google refuses keys."""
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            key = presented_key()
-            if not key:
-                raise GoogleError("The request is missing a valid API key.", 403, "PERMISSION_DENIED")
-            try:
-                info = current_app.extensions["moderation.keys"].verify(key)
-            except StoreUnavailable:
-                raise GoogleError("The key store is unreachable; try again shortly.", 503,
-                                  headers={"Retry-After": "5"}) from None
-            if info is None:
-                raise GoogleError("API key not valid. Please pass a valid API key.")
-            if not set(scopes + ("admin",)) & set(info.scopes):
-                raise GoogleError(f"This API key lacks the {' or '.join(map(repr, scopes))} scope.", 403)
-            g.api_key = info
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
+# API keys refused as Google refuses them.
+GOOGLE_REFUSALS = KeyRefusals(
+    missing=lambda: GoogleError("The request is missing a valid API key.", 403, "PERMISSION_DENIED"),
+    invalid=lambda: GoogleError("API key not valid. Please pass a valid API key."),
+    unreachable=lambda: GoogleError("The key store is unreachable; try again shortly.", 503,
+                                    headers={"Retry-After": "5"}),
+    lacking=lambda scopes: GoogleError(f"This API key lacks the {' or '.join(map(repr, scopes))} scope.", 403),
+)
 
 
 def comment_text(entry: TextEntry | None) -> str:
@@ -294,7 +280,7 @@ def in_supported_language(labels: dict[str, str], languages: list[str], supporte
 
 @bp.post("/v1alpha1/comments:analyze")
 @bp.post("/comments:analyze")
-@require_key("score")
+@require_scope("score", refusals=GOOGLE_REFUSALS)
 def analyze():
     """Score a comment for the requested attributes; ``doNotStore`` (Coral sends true) is moot: nothing is stored."""
     body = read_body(AnalyzeRequest)
@@ -337,7 +323,7 @@ def _attribute_scores(scorer: Scorer, text: str, article: str | None, parent: st
 
 @bp.post("/v1alpha1/comments:suggestscore")
 @bp.post("/comments:suggestscore")
-@require_key("score", "review")
+@require_scope("score", "review", refusals=GOOGLE_REFUSALS)
 def suggest_score():
     """Store a client's suggested scores as labelled feedback for retraining.
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, g, request
@@ -37,27 +39,47 @@ def presented_key() -> str | None:
     return request.headers.get("X-API-Key") or request.args.get("key")
 
 
-def require_scope(scope: str, unauthorized=Unauthorized, forbidden=Forbidden):
-    """Decorator: the request must carry a valid, unrevoked API key that has ``scope`` (or ``admin``)."""
+@dataclass(frozen=True)
+class KeyRefusals:
+    """How a family of endpoints refuses a request's key: each builds the exception to raise."""
+
+    missing: Callable[[], Exception]
+    invalid: Callable[[], Exception]
+    unreachable: Callable[[], Exception]
+    lacking: Callable[[tuple[str, ...]], Exception]
+
+
+PROBLEMS = KeyRefusals(
+    missing=lambda: Unauthorized("This endpoint needs an API key: Authorization: Bearer KEY, X-API-Key, or ?key=KEY.",
+                                 headers={"WWW-Authenticate": "Bearer"}),
+    invalid=lambda: Unauthorized("The API key is not valid or has been revoked.", headers={"WWW-Authenticate": "Bearer"}),
+    unreachable=lambda: Unavailable("The key store is unreachable; try again shortly.", headers={"Retry-After": "5"}),
+    lacking=lambda scopes: Forbidden(f"This API key lacks the {' or '.join(map(repr, scopes))} scope."),
+)
+
+
+def require_scope(*scopes: str, refusals: KeyRefusals = PROBLEMS):
+    """Decorator: the request must carry a valid, unrevoked API key with one of ``scopes`` (or ``admin``).
+
+    ``refusals`` words the answer when it does not (problem+json by default; Perspective's routes answer
+    in Google's envelope).
+    """
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             key = presented_key()
             if not key:
-                raise unauthorized("This endpoint needs an API key: Authorization: Bearer KEY, X-API-Key, "
-                                   "or ?key=KEY.", headers={"WWW-Authenticate": "Bearer"})
+                raise refusals.missing()
             try:
                 info = current_app.extensions["moderation.keys"].verify(key)
             except StoreUnavailable:
-                raise Unavailable("The key store is unreachable; try again shortly.",
-                                  headers={"Retry-After": "5"}) from None
+                raise refusals.unreachable() from None
             if info is None:
-                raise unauthorized("The API key is not valid or has been revoked.",
-                                   headers={"WWW-Authenticate": "Bearer"})
-            if scope not in info.scopes and "admin" not in info.scopes:
-                raise forbidden(f"This API key lacks the {scope!r} scope.")
+                raise refusals.invalid()
+            if not {*scopes, "admin"} & set(info.scopes):
+                raise refusals.lacking(scopes)
             g.api_key = info
             return view(*args, **kwargs)
-        wrapped.required_scope = scope
+        wrapped.required_scopes = scopes
         return wrapped
     return decorator
