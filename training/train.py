@@ -75,7 +75,11 @@ def default_articles(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
 
 
 def build_comments(frame: pd.DataFrame, articles: dict[str, dict]) -> list[Comment]:
-    """Attach to each comment its article's text, its parent's text, and the other comments on its article."""
+    """Attach to each comment its article's text, its parent's text, and the other comments on its article.
+
+    Training knows the whole corpus, so a comment's thread is its nearest siblings on both sides (at most
+    MAX_THREAD); scoring (:class:`~moderation.model.comment.ThreadContext`) sees only the comments before it.
+    """
     texts = frame["text"].tolist()
     ids = frame["id"].tolist()
     article_ids = frame["article_id"].tolist()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..model.comment import MAX_THREAD, Comment
+from ..model.comment import Comment, ThreadContext
 from .common import InputError, registry_option, resolve_model
 
 
@@ -34,6 +34,11 @@ def _read_articles(path: Path) -> dict[str, str]:
         return read_article_texts(path)
     except ValueError as error:
         raise InputError(str(error)) from None
+
+
+def _key(value) -> str | None:
+    """An id as the comment system sent it, as text; None when absent or empty."""
+    return str(value) if value not in (None, "") else None
 
 
 def _parse_line(line: str, where: str) -> dict:
@@ -77,8 +82,7 @@ def score(model, models_dir, article_file, articles_file, skip_invalid, explain,
         handle = open(input_file, encoding="utf-8") if input_file else sys.stdin
     except OSError as error:
         raise InputError(f"{input_file}: cannot open ({error.strerror})") from None
-    threads: dict[str, list[str]] = {}
-    texts_by_id: dict[str, str] = {}
+    context = ThreadContext()
     batch: list[tuple[dict, Comment]] = []
 
     def flush():
@@ -105,16 +109,10 @@ def score(model, models_dir, article_file, articles_file, skip_invalid, explain,
                     errors += 1
                     click.echo(f"skipped {error}", err=True)
                     continue
-                article_id = row.get("article_id")
-                article_key = str(article_id) if article_id is not None else None
-                thread = threads.setdefault(article_key, []) if article_key else []
-                article = single_article or (articles.get(article_key) if article_key else None)
-                parent = texts_by_id.get(str(row.get("parent_id"))) if row.get("parent_id") is not None else None
-                batch.append((row, Comment(row["text"], article, tuple(thread[-MAX_THREAD:]), parent)))
-                if article_key:
-                    thread.append(row["text"])
-                if row.get("id") is not None:
-                    texts_by_id[str(row["id"])] = row["text"]
+                article_id = _key(row.get("article_id"))
+                article = single_article or articles.get(article_id)
+                batch.append((row, context.comment(row["text"], _key(row.get("id")), article_id,
+                                                   _key(row.get("parent_id")), article)))
                 if len(batch) >= batch_size:
                     flush()
         except UnicodeDecodeError:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .articles import ArticleCache
 from ..errors import Unavailable
-from ..model.comment import MAX_THREAD, Comment
+from ..model.comment import MAX_THREAD, Comment, ThreadContext
 from ..runtime.policy import APPROVE, PolicyError, unsupported_language
 from ..review import queue
 from ..runtime.scorer import Result, Scorer
@@ -143,25 +143,17 @@ class Moderation:
 
     def _contexts(self, incoming: list[Incoming], known: "_Known") -> list[Comment]:
         """Each comment's article text, parent text and earlier thread (earlier ones in the batch included)."""
-        thread_so_far = {article_id: list(entries) for article_id, entries in known.threads.items()}
-        texts_by_id = {str(item.id): item.text for item in incoming}
+        context = ThreadContext(self.thread_memory.keep, known.threads,
+                                {**known.parents, **{str(item.id): item.text for item in incoming}})
         comments = []
         for item in incoming:
-            article, thread = item.article, []
-            if item.article_id is not None:
-                key = str(item.article_id)
-                stored_text, stored_policy = known.articles.get(key, (None, None))
-                article = article or stored_text
-                if item.article_policy is None:
-                    item.article_policy = stored_policy
-                thread = thread_so_far.setdefault(key, [])
-            parent = None
-            if item.parent_id is not None:
-                parent = texts_by_id.get(str(item.parent_id)) or known.parents.get(str(item.parent_id))
-            earlier = tuple(t for c, t in thread if c != str(item.id))  # a retried comment is not its own context
-            comments.append(Comment(item.text, article, earlier[-self.thread_memory.keep:], parent))
-            if item.article_id is not None:
-                thread.append((str(item.id), item.text))
+            article_id = str(item.article_id) if item.article_id is not None else None
+            stored_text, stored_policy = known.articles.get(article_id, (None, None))
+            if item.article_policy is None:
+                item.article_policy = stored_policy
+            comments.append(context.comment(item.text, str(item.id), article_id,
+                                            str(item.parent_id) if item.parent_id is not None else None,
+                                            item.article or stored_text))
         return comments
 
     def _write(self, to_store: list[queue.ToStore], to_remember: list[tuple[str, str, str]]) -> None:
