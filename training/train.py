@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 
+from moderation.files import sha256_file
 from moderation.model.classifier import MultiLabelLogistic
 from moderation.model.comment import MAX_THREAD, Comment, article_text
 from moderation.model.features import CommentFeaturizer
@@ -19,7 +20,7 @@ from moderation.runtime.artifact import Registry, read_metadata
 from . import thresholds
 from .evaluate import evaluate_predictions
 from .importers import import_corpus
-from .schema import LABELS, DataError, conform, file_sha256, read_articles
+from .schema import LABELS, DataError, conform, read_articles
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 TOXICITY_LABELS = tuple(label for label in LABELS if label != "off_topic")
@@ -43,10 +44,10 @@ def load_data(data: list[tuple[str, str]], article_paths: list[str | Path] = ())
         path = Path(path)
         files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
         sources.append({"format": fmt, "path": str(path), "rows": len(frame),
-                        "sha256": {f.name: file_sha256(f) for f in files}})
+                        "sha256": {f.name: sha256_file(f) for f in files}})
     for path in article_paths:
         articles.update(read_articles(path))
-        sources.append({"format": "articles", "path": str(path), "sha256": {Path(path).name: file_sha256(path)}})
+        sources.append({"format": "articles", "path": str(path), "sha256": {Path(path).name: sha256_file(path)}})
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
         raise DataError("no training rows: every input was empty")

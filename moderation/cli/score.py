@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..files import json_object
 from ..model.comment import Comment, ThreadContext
 from .common import InputError, registry_option, resolve_model
 
@@ -42,12 +43,7 @@ def _key(value) -> str | None:
 
 
 def _parse_line(line: str, where: str) -> dict:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{where}: invalid JSON ({error.msg})") from None
-    if not isinstance(row, dict):
-        raise ValueError(f"{where}: expected a JSON object")
+    row = json_object(line, where)
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"{where}: 'text' must be a non-empty string")

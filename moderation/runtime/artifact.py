@@ -6,7 +6,6 @@ which is what ``rollback`` walks back along.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -19,6 +18,7 @@ from pathlib import Path
 import joblib
 
 from ..errors import ModerationError
+from ..files import sha256_file
 from ..model.labels import REJECT_LABELS
 from ._old_paths import old_module_paths
 
@@ -43,14 +43,6 @@ def library_versions() -> dict[str, str]:
 
     return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "joblib": joblib.__version__,
             "numpy": numpy.__version__, "scipy": scipy.__version__, "nltk": nltk.__version__}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import csv
-import json
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 
+from ..files import json_lines
 from ..model.comment import article_text
 from ..store import Store
 from ..store.models import Article
@@ -65,7 +65,7 @@ def read_article_texts(path: str | Path) -> dict[str, str]:
         if path.suffix.lower() == ".csv":
             rows = enumerate(csv.DictReader(handle), start=2)
         else:
-            rows = ((n, _json_line(path, n, line)) for n, line in enumerate(handle, start=1) if line.strip())
+            rows = json_lines(handle, path)
         try:
             for number, row in rows:
                 if row.get("id") in (None, ""):
@@ -75,12 +75,3 @@ def read_article_texts(path: str | Path) -> dict[str, str]:
             raise ValueError(f"{path}: not valid UTF-8") from None
     return texts
 
-
-def _json_line(path: Path, number: int, line: str) -> dict:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}:{number}: invalid JSON ({error.msg})") from None
-    if not isinstance(row, dict):
-        raise ValueError(f"{path}:{number}: expected a JSON object")
-    return row
