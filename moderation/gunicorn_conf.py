@@ -19,7 +19,8 @@ from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-from moderation.server import DEFAULT_THREADS, DEFAULT_WORKERS, flag as _flag, prepare_environment, prepare_master
+from moderation.server import DEFAULT_THREADS, DEFAULT_WORKERS, prepare_environment, prepare_master
+from moderation.settings import env_flag
 
 prepare_environment()
 
@@ -44,7 +45,7 @@ class _Logger(Logger):
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        if _flag("MODERATION_JSON_LOGS"):
+        if env_flag("MODERATION_JSON_LOGS"):
             from moderation.web.request_log import JsonFormatter
 
             for handler in self.error_log.handlers:

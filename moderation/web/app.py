@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 from .. import settings
+from ..settings import flag
 from ..model.comment import MAX_THREAD
 from ..runtime import ModelHolder, Registry
 from ..service import ArticleCache, KeyVerifier, Moderation, ThreadMemory
@@ -72,7 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     request_logs.init_app(app)
     store = Store(app.config["DATABASE_URL"] or settings.database_url())
-    if app.config["AUTO_MIGRATE"]:
+    if flag(app.config["AUTO_MIGRATE"]):
         store.upgrade()
     app.extensions["moderation.store"] = store
     app.extensions["moderation.keys"] = KeyVerifier(store)
@@ -82,7 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
     holder.load()
     holder.start()
     app.extensions["moderation.model"] = holder
-    if app.config["LANGUAGE_DETECTION"]:
+    if flag(app.config["LANGUAGE_DETECTION"]):
         from ..runtime.language import LanguageIdentifier
 
         languages = holder.scorer.artifact.metadata.get("languages", ["en"]) if holder.scorer else ["en"]

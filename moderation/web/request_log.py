@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 
 from flask import Flask, g, request
 
+from ..settings import flag
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # Visible ASCII with inner spaces, at most 128 characters: anything else is replaced, not echoed.
 _SANE_REQUEST_ID = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?")
@@ -94,9 +96,6 @@ def _finish_request(response):
 
 def init_app(app: Flask) -> None:
     """Configure logging and register the request-id and request-log hooks (first in, last out)."""
-    json_logs = app.config["JSON_LOGS"]
-    if isinstance(json_logs, str):  # MODERATION_JSON_LOGS=off: a value that is not JSON stays a string
-        json_logs = json_logs.strip().lower() not in ("0", "false", "no", "off", "")
-    configure(bool(json_logs))
+    configure(flag(app.config["JSON_LOGS"]))  # MODERATION_JSON_LOGS=off: a value that is not JSON stays a string
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
+from ...settings import flag
 from .auth import request_is_tls
 
 SECRET_KEY_FILE = "secret_key"
@@ -28,7 +29,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         configured = app.config["REVIEW_SECURE_COOKIES"]
-        return request_is_tls() if configured is None else bool(configured)
+        return request_is_tls() if configured is None else flag(configured)
 
 
 def _persistent_secret_key(directory: Path) -> str:
