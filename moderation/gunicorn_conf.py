@@ -1,4 +1,4 @@
-"""Gunicorn settings: ``gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'``.
+"""Gunicorn settings: ``gunicorn -c python:moderation.gunicorn_conf 'moderation.web.app:create_app()'``.
 
 The default production server is granian (``moderation serve``, :mod:`moderation.server`); gunicorn is the
 alternative for deployments that standardise on it.
@@ -33,7 +33,7 @@ preload_app = False
 timeout = int(os.environ.get("MODERATION_TIMEOUT", "30"))
 graceful_timeout = 30  # in-flight requests finish on SIGTERM before a worker goes
 keepalive = 5
-accesslog = None  # moderation.logging writes one JSON line per request
+accesslog = None  # moderation.web.request_log writes one JSON line per request
 errorlog = "-"
 # Heartbeat files on tmpfs when there is one: a container's overlay /tmp can stall workers.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
@@ -52,7 +52,7 @@ class _Logger(Logger):
                 handler.setFormatter(JsonFormatter())
 
     def access(self, resp, req, environ, request_time) -> None:
-        """Nothing: moderation.logging writes each request's line."""
+        """Nothing: moderation.web.request_log writes each request's line."""
 
 
 logger_class = _Logger

@@ -109,7 +109,7 @@ def serve(bind: str, workers: int, threads: int, backpressure: int | None = None
     host, port = bind_address(bind)
     Granian("moderation.server:worker_app", address=host, port=port, interface=Interfaces.WSGI, factory=True,
             workers=workers, blocking_threads=threads, runtime_threads=1, backpressure=backpressure,
-            respawn_failed_workers=True, workers_kill_timeout=30, log_access=False,  # ours: moderation.logging
+            respawn_failed_workers=True, workers_kill_timeout=30, log_access=False,  # ours: moderation.web.request_log
             log_dictconfig=_json_logging() if env_flag("MODERATION_JSON_LOGS") else None,
             websockets=False).serve()
 

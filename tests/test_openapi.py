@@ -50,7 +50,7 @@ def test_every_route_is_documented(app, document):
     missing = [f"{method} {rule.rule}" for rule in app.url_map.iter_rules() if rule.endpoint != "static"
                for method in sorted(rule.methods - UNDOCUMENTED)
                if method.lower() not in document["paths"].get(openapi_path(rule.rule), {})]
-    assert not missing, f"routes missing from the OpenAPI document (add them to moderation.openapi.OPERATIONS): " \
+    assert not missing, f"routes missing from the OpenAPI document (add them to moderation.web.api.openapi.OPERATIONS): " \
                         f"{missing}"
 
 

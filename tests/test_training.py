@@ -8,7 +8,7 @@ from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic
 from moderation.model.comment import Comment
 from training import thresholds
 from training.schema import DataError, read_comments
-from training.train import build_comments, load_data, split_by_article, train
+from training.train import build_comments, load_data, split_by_article
 
 
 def test_split_by_article_never_shares_an_article(tmp_path):

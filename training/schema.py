@@ -18,11 +18,6 @@ class DataError(InvalidInput, ValueError):
     """Bad training or scoring input; the message names the file and, where known, the line."""
 
 
-def empty_frame() -> pd.DataFrame:
-    """A frame with every schema column and no rows."""
-    return conform(pd.DataFrame({"text": pd.Series([], dtype=object)}), source="empty")
-
-
 def conform(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Return ``frame`` with exactly the schema columns, typed: ids as strings, labels as float (NaN = unknown)."""
     out = pd.DataFrame(index=frame.index)

@@ -1,20 +1,20 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""Compiled n-gram counting for a few texts: the numpy path of moderation.ngrams in one pass, per request.
+"""Compiled n-gram counting for a few texts: the numpy path of moderation.model.ngrams in one pass, per request.
 
 For the handful of strings one comment needs (its words, characters and topic words, or the occlusion
 variants of one comment), the vectorised numpy path makes some sixty array calls whose fixed cost is most of
 the work. This walks the code points once: it hashes every n-gram with the same polynomial and finaliser
-as moderation.ngrams (unsigned 64-bit arithmetic wraps as numpy's does), finds it in the vocabulary's
+as moderation.model.ngrams (unsigned 64-bit arithmetic wraps as numpy's does), finds it in the vocabulary's
 open-addressing hash table (a probe or two, where a binary search of a vocabulary larger than the CPU's
 caches misses a dozen times), and counts each text's columns. The result is the numpy path's CSR arrays,
-bit for bit (tests/test_ngram_kernel.py compares the two). The counting runs without the GIL.
+bit for bit (tests/test_ngram_count.py compares the two). The counting runs without the GIL.
 """
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport qsort
 
-cdef uint64_t _P = 0x100000001B3ULL  # as moderation.ngrams._P
+cdef uint64_t _P = 0x100000001B3ULL  # as moderation.model.ngrams._P
 cdef uint64_t _GOLDEN = 0x9E3779B97F4A7C15ULL
 cdef uint64_t _MIX_1 = 0xBF58476D1CE4E5B9ULL
 cdef uint64_t _MIX_2 = 0x94D049BB133111EBULL
@@ -114,7 +114,7 @@ def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::
     words : uint8 array, lows, highs : int64 arrays, one entry per part
         Word n-grams (1) or character n-grams (0), and the smallest and largest n.
     keys, values : tuples of arrays, one of each per part
-        Each part's vocabulary as a hash table (moderation.ngrams._HashTable): uint64 n-gram hashes in the
+        Each part's vocabulary as a hash table (moderation.model.ngrams._HashTable): uint64 n-gram hashes in the
         slots of a power-of-two array (0 where empty), and the int32 column in the same slot.
 
     Returns

@@ -147,7 +147,7 @@ def _count_together(parts: list[tuple["HashedNgramTfidf", list[str]]]) -> tuple[
     """Counts of every part's texts over its vectoriser's vocabulary, all texts' rows in one CSR matrix.
 
     Returns the row pointers, columns and counts of that matrix, and where each part's rows begin. Up to
-    COMPILED_UP_TO code points in all, the compiled counter (:mod:`moderation._ngram_count`) counts them,
+    COMPILED_UP_TO code points in all, the compiled counter (:mod:`moderation.model._ngram_count`) counts them,
     with the same result bit for bit.
     """
     laid_out = [vectorizer._laid_out(texts) for vectorizer, texts in parts]

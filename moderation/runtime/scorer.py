@@ -96,7 +96,7 @@ class Scorer:
         """Occlusion: a span's score is how much the label's probability drops when its words are removed."""
         variants, owners = [], []
         for i, (comment, result) in enumerate(zip(comments, results)):
-            if not result.decision.flags or result.decision.flags == ["unsupported_language"]:
+            if not result.decision.flags:
                 continue
             for begin, end in segments(comment.text):
                 text = comment.text[:begin] + " " + comment.text[end:]

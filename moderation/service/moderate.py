@@ -39,7 +39,6 @@ class Outcome:
     id: str | int
     result: Result
     language: str | None = None
-    context: dict = field(default_factory=dict)
     stored: bool = False  # answered from the store: the same comment id was moderated before
     model_version: str | None = None
 
@@ -89,9 +88,7 @@ class Moderation:
             comments.append(comment)
             policies.append(self._policy(scorer, item))
         for i, result in zip(to_score, scorer.moderate(comments, policies, explain=explain)):
-            c = contexts[i]
-            outcomes[i] = Outcome(incoming[i].id, result, context={
-                "article": c.article is not None, "thread": len(c.thread), "parent": c.parent is not None})
+            outcomes[i] = Outcome(incoming[i].id, result)
         fresh = [(item, outcome) for item, outcome in zip(incoming, outcomes) if not outcome.stored]
         keep = [(i, o) for i, o in fresh if store == ALL or (store == HELD and o.result.decision.decision != APPROVE)]
         self._write([queue.ToStore(str(item.id), item.text, item.article_id, item.parent_id, item.author_id,

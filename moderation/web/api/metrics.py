@@ -1,9 +1,11 @@
 """``GET /metrics`` (no key): Prometheus metrics of requests, decisions and the served model.
 
-Under gunicorn every worker is a process of its own, and a scrape reaches one of them. Point
-``PROMETHEUS_MULTIPROC_DIR`` at an empty directory before the workers start (``moderation.gunicorn_conf``
-does, and removes dead workers' gauges): each worker then writes its values there and ``/metrics`` reports
-the sum over all workers. Without it, each process reports its own values.
+Under ``moderation serve`` (granian) or gunicorn every worker is a process of its own, and a scrape reaches
+one of them. Point ``PROMETHEUS_MULTIPROC_DIR`` at an empty directory before the workers start (both do, in
+:func:`moderation.server.prepare_environment`; ``moderation.gunicorn_conf`` also removes the gauges of
+workers that exit, and each worker drops those of dead ones when it starts): each worker then writes its
+values there and ``/metrics`` reports the sum over all workers. Without it, each process reports its own
+values.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the HTTP API.
 
 Built from the app's own URL map, so it lists exactly the routes that are registered; request bodies of the
-v1 API come from the pydantic models in :mod:`moderation.api.schemas`, responses and the Perspective and Coral
+v1 API come from the pydantic models in :mod:`moderation.web.api.schemas`, responses and the Perspective and Coral
 wire formats are written out here, as are the links that let a client chain calls (an article just put, a
 comment just moderated). A route without an entry in ``OPERATIONS`` is left out, and the test suite fails on it.
 """
