@@ -39,8 +39,24 @@ for command in (score.score, models.models, keys.keys, users.users, maintenance.
 
 def _load_plugins() -> None:
     for entry in entry_points(group="moderation.cli"):
-        if entry.name not in cli.commands:
-            cli.add_command(entry.load(), entry.name)
+        if entry.name in cli.commands:
+            continue
+        try:
+            command = entry.load()
+        except ImportError as error:  # its extra is not installed: training's needs [train]
+            command = _needs_extra(entry.name, error.name)
+        cli.add_command(command, entry.name)
+
+
+def _needs_extra(name: str, missing: str | None) -> click.Command:
+    """A command that says which package its plugin lacks, in place of one that cannot load."""
+    def refuse(args):
+        raise InputError(f"'moderation {name}' needs {missing}, which is not installed: "
+                         "pip install 'comment-moderation[train]'")
+
+    return click.Command(name, callback=refuse, params=[click.Argument(["args"], nargs=-1)],
+                         help=f"(not installed: needs {missing}, from the [train] extra)", add_help_option=False,
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,15 @@ def _read_articles(path: Path) -> dict[str, str]:
         raise InputError(str(error)) from None
 
 
+def _progress(lines):
+    """``lines`` with a progress bar on a terminal's stderr, when tqdm (the [train] extra) is installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return lines
+    return tqdm(lines, desc="scoring", unit=" comments", file=sys.stderr, disable=None, mininterval=1)
+
+
 def _key(value) -> str | None:
     """An id as the comment system sent it, as text; None when absent or empty."""
     return str(value) if value not in (None, "") else None
@@ -64,8 +73,6 @@ def _parse_line(line: str, where: str) -> dict:
 @click.argument("input_file", metavar="[INPUT]", required=False, type=click.Path(path_type=Path))
 def score(model, models_dir, article_file, articles_file, skip_invalid, explain, batch_size, input_file):
     """Score JSONL comments (id, text, optional article_id, parent_id) from INPUT or stdin; JSONL out."""
-    from tqdm import tqdm
-
     from ..runtime.scorer import Scorer
 
     if article_file and articles_file:
@@ -93,8 +100,7 @@ def score(model, models_dir, article_file, articles_file, skip_invalid, explain,
     errors = 0
     with handle:
         try:
-            for number, line in enumerate(tqdm(handle, desc="scoring", unit=" comments", file=sys.stderr,
-                                               disable=None, mininterval=1), start=1):
+            for number, line in enumerate(_progress(handle), start=1):
                 if not line.strip():
                     continue
                 try:
