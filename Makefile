@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export MODERATION_HOME ?= $(CURDIR)/instance
 
-.PHONY: install model run test clean
+.PHONY: install model run test test-fast clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest
+
+# The tests that need no database server, Redis, browser or subprocess and no long run (markers in
+# pyproject.toml): under a minute, for the edit-test loop. `make test` (and CI) runs everything.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not (postgres or redis or browser or subprocess or slow)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -12,6 +12,20 @@ from training.train import default_articles, default_data, load_data, train
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Fixtures that need something beyond this process, and the mark (pyproject.toml) each gives its tests.
+FIXTURE_MARKS = {"postgres_url": "postgres", "default_registry": "slow"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests by the fixtures they use; ``database_url`` needs PostgreSQL for its "postgresql" runs."""
+    for item in items:
+        for fixture, mark in FIXTURE_MARKS.items():
+            if fixture in item.fixturenames:
+                item.add_marker(mark)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker("postgres")
+
 # A dozen-and-a-bit comments under two articles, written for these tests.
 TINY_ARTICLES = [
     {"id": "bridge", "title": "Old bridge reopens after repairs",

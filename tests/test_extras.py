@@ -5,6 +5,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.subprocess
+
 TRAIN_EXTRA = ("pandas", "matplotlib", "tqdm")
 # As if the extra were not installed: importing any of its packages fails.
 WITHOUT_TRAIN_EXTRA = f"import sys\nfor name in {TRAIN_EXTRA!r}:\n    sys.modules[name] = None\n"

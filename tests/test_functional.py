@@ -41,6 +41,7 @@ def test_every_capability_has_a_floor():
     assert set(FLOORS) == set(CAPABILITIES)
 
 
+@pytest.mark.slow  # trains the default model
 @pytest.mark.parametrize("capability", list(FLOORS))
 def test_pass_rate_stays_above_floor(report, capability):
     entry = report[capability]

@@ -140,6 +140,7 @@ def _cases():
             yield pytest.param(rule, method, GenerationMode.NEGATIVE, id=f"{method} {rule} negative")
 
 
+@pytest.mark.slow  # schemathesis
 @pytest.mark.parametrize("rule, method, mode", list(_cases()))
 def test_service_keeps_to_its_document(app, admin_key, rule, method, mode):
     """Generated requests, with a valid key, never get a 5xx and always get a documented response."""
@@ -209,12 +210,14 @@ def _workflow(app, tags: list[str]) -> tuple[type, set, set]:
 
 
 # A workflow of its own: schemathesis starts scenarios from POSTs only, when there are any, never from this PUT.
+@pytest.mark.slow  # schemathesis
 def test_article_links_keep_to_the_document(storing_app):
     workflow, followed, links = _workflow(storing_app, ["articles"])
     workflow.run(settings=STATEFUL_SETTINGS)
     assert links and followed == links, f"links never followed: {sorted(links - followed)}"
 
 
+@pytest.mark.slow  # schemathesis
 def test_comment_links_keep_to_the_document(storing_app):
     workflow, followed, links = _workflow(storing_app, ["moderation", "comments"])
     moderate = workflow.schema["/v1/moderate"]["POST"]

@@ -20,6 +20,8 @@ from moderation.service import keys
 from moderation.review import queue
 from moderation.store import Store
 
+pytestmark = pytest.mark.subprocess
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -28,6 +28,7 @@ def test_requests_without_a_key_are_limited_by_address(app_factory):
     assert [client.post("/v1/moderate", json=BODY).status_code for _ in range(3)] == [401, 401, 429]
 
 
+@pytest.mark.redis
 def test_redis_storage_shares_limits_between_processes(app_factory, tmp_path):
     redis = pytest.importorskip("redis")
     try:

@@ -13,6 +13,8 @@ from werkzeug.serving import make_server
 from moderation.service import keys
 from moderation.review import queue, users
 
+pytestmark = pytest.mark.browser
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

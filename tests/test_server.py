@@ -18,6 +18,8 @@ import pytest
 from moderation.service import keys
 from moderation.store import Store
 
+pytestmark = pytest.mark.subprocess
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -2,6 +2,8 @@
 import multiprocessing
 from datetime import timezone
 
+import pytest
+
 from moderation.store import Store
 
 
@@ -9,6 +11,7 @@ def _upgrade(url):
     Store(url).upgrade()
 
 
+@pytest.mark.subprocess
 def test_processes_migrating_at_once_all_succeed(database_url):
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_upgrade, args=(database_url,)) for _ in range(4)]
