@@ -14,10 +14,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from moderation.runtime.artifact import Artifact, Registry
-from moderation.model.classifier import LabelSkippedWarning
 from moderation.cli.common import resolve_model
+from moderation.model.classifier import LabelSkippedWarning
 from moderation.model.comment import Comment
+from moderation.runtime.artifact import Artifact, Registry
 from moderation.runtime.policy import REJECT
 from moderation.runtime.scorer import Result, Scorer
 from training.train import load_data, train

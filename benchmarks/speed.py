@@ -26,9 +26,9 @@ import numpy as np
 import profanity_check
 from profanity_check import predict_prob
 
-from moderation.runtime.artifact import Registry, load
 from moderation.model.classifier import LabelSkippedWarning
 from moderation.model.comment import Comment
+from moderation.runtime.artifact import Registry, load
 from moderation.runtime.scorer import Scorer
 from training.train import build_comments, load_data, train
 

@@ -3,8 +3,8 @@ import shutil
 
 import pytest
 
-from moderation.runtime.artifact import CURRENT_FILE, METADATA_FILE, MODEL_FILE, ArtifactError, Registry, load
 from moderation.model.comment import Comment
+from moderation.runtime.artifact import CURRENT_FILE, METADATA_FILE, MODEL_FILE, ArtifactError, Registry, load
 from moderation.runtime.scorer import Scorer
 
 

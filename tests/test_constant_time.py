@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from moderation.service import keys
 from moderation.review import webhooks
+from moderation.service import keys
 
 
 @pytest.fixture

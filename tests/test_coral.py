@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from moderation.service import keys
-from moderation.web.api.coral import plain_text, signature_valid
 from moderation.store.models import ThreadEntry
+from moderation.web.api.coral import plain_text, signature_valid
 
 URL = "/v1/coral/moderate"
 SECRET = "empsec_00112233445566778899aabbccddeeff"

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from moderation.service import keys
 from moderation.runtime.artifact import ArtifactError, Registry
+from moderation.service import keys
 
 
 class Proxy:

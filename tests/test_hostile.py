@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moderation.model.comment import Comment
-from moderation.runtime.scorer import Scorer
 from moderation.model.text import normalize, tokenize
+from moderation.runtime.scorer import Scorer
 
 from hostile_inputs import cases
 

@@ -15,8 +15,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                response_schema_conformance, status_code_conformance)
 
 from moderation.service import keys
-from moderation.web.api.openapi import OPERATIONS, openapi_path
 from moderation.store.models import Base
+from moderation.web.api.openapi import OPERATIONS, openapi_path
 
 UNDOCUMENTED = {"HEAD", "OPTIONS"}
 # No 5xx, and every response's status, media type, headers and body as documented.

@@ -16,8 +16,8 @@ import urllib.request
 
 import pytest
 
-from moderation.service import keys
 from moderation.review import queue
+from moderation.service import keys
 from moderation.store import Store
 
 pytestmark = pytest.mark.subprocess

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from moderation.service import keys
 from moderation.review import queue, users
+from moderation.service import keys
 
 pytestmark = pytest.mark.browser
 

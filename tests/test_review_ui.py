@@ -13,8 +13,8 @@ from sqlalchemy import event, func, select, update
 
 from moderation.cli import main
 from moderation.review import login_throttle, queue, users
-from moderation.web.review_ui import cards
 from moderation.store.models import login_failures, utcnow
+from moderation.web.review_ui import cards
 
 PASSWORD = "correct horse battery"
 # The tiny model never rejects on its own; this policy holds the toxic comments (tiny-model toxic scores

@@ -11,9 +11,9 @@ import scipy.sparse as sp
 
 from moderation.model import features as features_module
 from moderation.model.comment import Comment
+from moderation.model.sparse_rows import SparseRows, hstack_rows, vstack_rows
 from moderation.runtime.policy import Policy
 from moderation.runtime.scorer import MAX_SEGMENTS, MIN_SPAN_SCORE, SMALL_BATCH, SMALL_VARIANT_BATCH, Scorer, segments
-from moderation.model.sparse_rows import SparseRows, hstack_rows, vstack_rows
 
 ARTICLE = ("Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday after eight months of "
            "repairs to its steel deck. Buses return to route 12 and a painted cycle lane runs on both sides.")

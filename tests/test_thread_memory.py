@@ -4,9 +4,9 @@ import time
 from sqlalchemy import func, select
 
 from moderation.service.articles import ArticleCache
+from moderation.service.threads import ThreadMemory
 from moderation.store import Store, StoreUnavailable
 from moderation.store.models import Article, ThreadEntry
-from moderation.service.threads import ThreadMemory
 
 
 def make_store(url):

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from moderation import settings
-from moderation.runtime.artifact import Registry
 from moderation.model.classifier import LabelSkippedWarning
+from moderation.runtime.artifact import Registry
 
 from .importers import FORMATS
 from .schema import DataError

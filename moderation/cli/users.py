@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from .common import open_store
 from ..review import users as accounts
+from .common import open_store
 
 
 def _read_password() -> str:

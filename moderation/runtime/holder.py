@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from .artifact import ArtifactError, Registry
 from ..model.comment import Comment
+from .artifact import ArtifactError, Registry
 from .scorer import Scorer
 
 log = logging.getLogger(__name__)

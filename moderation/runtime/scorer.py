@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .artifact import Artifact
 from ..model.comment import Comment
+from .artifact import Artifact
 from .policy import Decision, Policy
 
 _SEGMENT_RE = re.compile(r"\w[\w'’*#@$!|+.\-]*\w|\w")

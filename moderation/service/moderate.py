@@ -7,14 +7,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from .articles import ArticleCache
 from ..errors import Unavailable
 from ..model.comment import MAX_THREAD, Comment, ThreadContext
-from ..runtime.policy import APPROVE, PolicyError, unsupported_language
 from ..review import queue
-from ..runtime.scorer import Result, Scorer
 from ..runtime.holder import ModelHolder
+from ..runtime.policy import APPROVE, PolicyError, unsupported_language
+from ..runtime.scorer import Result, Scorer
 from ..store import Store, StoreUnavailable
+from .articles import ArticleCache
 from .threads import ThreadMemory
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ import os
 from flask import Flask
 
 from .. import settings
-from ..settings import flag
 from ..model.comment import MAX_THREAD
 from ..runtime import ModelHolder, Registry
 from ..service import ArticleCache, KeyVerifier, Moderation, ThreadMemory
+from ..settings import flag
 from ..store import Store
 from . import errors
 from . import request_log as request_logs
