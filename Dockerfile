@@ -1,6 +1,31 @@
 # The moderation service in production: `moderation serve` (granian, MODERATION_WORKERS, default 2) on port 8000, the default
 # model trained at build time into /var/lib/moderation/models, SQLite in /var/lib/moderation unless
 # MODERATION_DATABASE_URL names a PostgreSQL database. Build: docker build -t comment-moderation .
+#
+# Two stages: the first compiles the package (moderation/model/_ngram_count.pyx needs a C compiler) and trains
+# the default model with the [train] extra; the image carries only what serving needs, at the versions the
+# model was trained with (a model loads only under the scikit-learn it was built with).
+FROM python:3.11-slim AS build
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MODERATION_HOME=/build/home
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /build
+COPY pyproject.toml setup.py README.md ./
+COPY moderation ./moderation
+COPY training ./training
+COPY data ./data
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+    && pip install "$(ls /wheels/comment_moderation-*.whl)[train,postgres]" \
+    && pip freeze --exclude comment-moderation > /wheels/constraints.txt \
+    && moderation train --data data/comments.jsonl --articles data/articles.jsonl
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,23 +41,13 @@ RUN groupadd --system --gid 10001 moderation \
         --shell /usr/sbin/nologin moderation \
     && install -d -o moderation -g moderation -m 0750 /var/lib/moderation
 
-WORKDIR /opt/moderation
-COPY pyproject.toml README.md ./
-COPY moderation ./moderation
-COPY training ./training
-COPY data ./data
-COPY setup.py ./
-# One module is compiled (moderation/_ngram_count.pyx): a C compiler for the install, removed after it.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
-    && pip install '.[postgres]' \
-    && apt-get purge -y --auto-remove gcc libc6-dev \
-    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /wheels /tmp/wheels
+RUN pip install --constraint /tmp/wheels/constraints.txt "$(ls /tmp/wheels/comment_moderation-*.whl)[postgres]" \
+    && rm -rf /tmp/wheels
+# The model registry belongs to the service user, like everything else in MODERATION_HOME.
+COPY --from=build --chown=moderation:moderation /build/home/models /var/lib/moderation/models
 
-# Train as the service user, so that the model registry in MODERATION_HOME is its own.
 USER moderation
-RUN moderation train --data /opt/moderation/data/comments.jsonl --articles /opt/moderation/data/articles.jsonl
-
 WORKDIR /var/lib/moderation
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

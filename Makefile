@@ -1,19 +1,19 @@
 # Two commands on a fresh machine: `make run` (install, train the default model, start the service)
 # and `make test`. Everything installs into ./.venv; nothing is downloaded but packages. One module is
-# compiled by the install (moderation/_ngram_count.pyx, Cython): it needs a C compiler (gcc).
+# compiled by the install (moderation/model/_ngram_count.pyx, Cython): it needs a C compiler (gcc).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export MODERATION_HOME ?= $(CURDIR)/instance
 
-.PHONY: install model run test clean
+.PHONY: install model run test test-fast clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py moderation/_ngram_count.pyx
+$(VENV)/.installed: pyproject.toml setup.py moderation/model/_ngram_count.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet -e '.[train,test,postgres]'
 	touch $@
 
 # Train the default model from data/ unless a current model exists.
@@ -41,6 +41,11 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
+# The tests that need no database server, Redis, browser or subprocess and no long run (markers in
+# pyproject.toml): under a minute, for the edit-test loop. `make test` (and CI) runs everything.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not (postgres or redis or browser or subprocess or slow)"
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache
 
@@ -52,7 +57,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 bench-deps: install
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
-	$(BIN)/pip install --quiet -e '.[test,postgres,bench]'
+	$(BIN)/pip install --quiet -e '.[train,test,postgres,bench]'
 
 bench-load: bench-deps
 	$(BIN)/python -m benchmarks.load --profile --repeat 5

@@ -14,9 +14,9 @@ def probe(kind: str, model_dir: str | None = None) -> dict:
     """Load what ``kind`` names, score one comment, and report peak RSS (MiB) and load time."""
     started = time.perf_counter()
     if kind == "ours":
-        from moderation.artifact import load
-        from moderation.features import Comment
-        from moderation.scoring import Scorer
+        from moderation.runtime.artifact import load
+        from moderation.model.comment import Comment
+        from moderation.runtime.scorer import Scorer
 
         scorer = Scorer(load(model_dir))
         loaded = time.perf_counter()

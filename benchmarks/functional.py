@@ -14,12 +14,12 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from moderation.artifact import Artifact, Registry
-from moderation.classifier import LabelSkippedWarning
-from moderation.cli import resolve_model
-from moderation.features import Comment
-from moderation.policy import REJECT
-from moderation.scoring import Result, Scorer
+from moderation.cli.common import resolve_model
+from moderation.model.classifier import LabelSkippedWarning
+from moderation.model.comment import Comment
+from moderation.runtime.artifact import Artifact, Registry
+from moderation.runtime.policy import REJECT
+from moderation.runtime.scorer import Result, Scorer
 from training.train import load_data, train
 
 from .corpora import RESULTS_DIR, bundled_paths, write_results

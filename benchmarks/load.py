@@ -184,7 +184,7 @@ def _http(method: str, url: str, body: dict | None = None, key: str | None = Non
 
 COMMANDS = {
     "granian": ["moderation", "serve"],  # the production command (moderation/server.py)
-    "gunicorn": [sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf", "moderation.app:create_app()"],
+    "gunicorn": [sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf", "moderation.web.app:create_app()"],
 }
 
 
@@ -341,13 +341,13 @@ def profile(server: Server, script: Path, seconds: int, connections: int, out: P
 # stage with a frame on its stack (the explanations' predictions to the explanations, the view's key check
 # to the key check rather than to everything it wraps); samples in none of them are "other".
 STAGES = [
-    ("request log line (moderation.logging)", ("moderation/logging.py",)),
-    ("metrics hooks (prometheus_client)", ("moderation/api/metrics.py", "prometheus_client/")),
+    ("request log line (moderation.web.request_log)", ("moderation/web/request_log.py",)),
+    ("metrics hooks (prometheus_client)", ("moderation/web/api/metrics.py", "prometheus_client/")),
     ("rate limiter (Flask-Limiter)", ("flask_limiter/", "limits/")),
     ("API key check", ("KeyVerifier.verify",)),
-    ("body: JSON decode + pydantic validation", ("json_body (", "parse (moderation/api/schemas.py)")),
+    ("body: JSON decode + pydantic validation", ("json_body (", "parse (moderation/web/api/schemas.py)")),
     ("store: already-stored lookup", ("existing (moderation/review/queue.py",)),
-    ("store: articles and thread memory (caches, writes behind)", ("moderation/articles.py", "moderation/threads.py")),
+    ("store: articles and thread memory (caches, writes behind)", ("moderation/service/articles.py", "moderation/service/threads.py")),
     ("context assembly", ("Moderation._contexts (",)),
     ("store: keep held comments for review", ("Moderation._write (",)),
     ("language check", ("LanguageIdentifier.",)),
@@ -387,10 +387,10 @@ def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
     CPU time, unlike latency, hardly moves when other processes share the machine, so these say what a
     request costs; cores x 1000 / cost bounds the requests per second, before HTTP parsing.
     """
-    from moderation import keys
-    from moderation.app import create_app, shutdown
-    from moderation.features import Comment
-    from moderation.logging import JsonFormatter
+    from moderation.service import keys
+    from moderation.web.app import create_app, shutdown
+    from moderation.model.comment import Comment
+    from moderation.web.request_log import JsonFormatter
 
     # Request lines formatted and written as the server does, to nowhere rather than this terminal.
     sink = logging.StreamHandler(open(os.devnull, "w"))

@@ -21,10 +21,9 @@ from joblib import Parallel, delayed
 from profanity_check import predict_prob
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from moderation.articles import article_text
-from moderation.classifier import LabelSkippedWarning
-from moderation.features import MAX_THREAD, Comment
-from moderation.policy import DECISIONS, Policy
+from moderation.model.classifier import LabelSkippedWarning
+from moderation.model.comment import MAX_THREAD, Comment, article_text
+from moderation.runtime.policy import DECISIONS, Policy
 from training.schema import LABELS
 from training.train import TrainingData, build_comments, load_data, train
 

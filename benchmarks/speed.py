@@ -26,10 +26,10 @@ import numpy as np
 import profanity_check
 from profanity_check import predict_prob
 
-from moderation.artifact import Registry, load
-from moderation.classifier import LabelSkippedWarning
-from moderation.features import Comment
-from moderation.scoring import Scorer
+from moderation.model.classifier import LabelSkippedWarning
+from moderation.model.comment import Comment
+from moderation.runtime.artifact import Registry, load
+from moderation.runtime.scorer import Scorer
 from training.train import build_comments, load_data, train
 
 from .corpora import RESULTS_DIR, ROOT, SHARED, bundled_paths, load_shared, split_by_article, write_results

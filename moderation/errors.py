@@ -1,21 +1,13 @@
-"""One error path: domain errors carry their HTTP status and become ``application/problem+json``.
+"""The service's own errors: each says what went wrong for a person and carries the HTTP status it answers with.
 
-A part of the site for people (the review UI) registers an error page for its paths with :func:`error_pages`;
-every error under them, Flask's own 404/405 and unexpected 500s included, is then answered by that page.
+Domain code raises them without knowing about Flask: the web layer answers every one as
+``application/problem+json`` (RFC 9457, :mod:`moderation.web.errors`), the CLI prints it as one line.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 
-from flask import Flask, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
-
-PROBLEM_JSON = "application/problem+json"
-ERROR_PAGES = "moderation.error_pages"
-
-
-class Problem(Exception):
-    """An error the client can act on (RFC 9457 problem details)."""
+class ModerationError(Exception):
+    """Base of the service's errors: a message for a person, and the HTTP status, title and type it answers with."""
 
     status = 400
     title = "Bad request"
@@ -32,14 +24,18 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extra = extra
 
-    def body(self) -> dict:
+    def body(self, request_id: str | None = None) -> dict:
+        """The problem details: type, title, status, detail, and the field and request id when known."""
         body = {"type": self.type, "title": self.title, "status": self.status, "detail": self.detail}
         if self.field is not None:
             body["field"] = self.field
-        request_id = g.get("request_id")
         if request_id:
             body["request_id"] = request_id
         return {**body, **self.extra}
+
+
+class Problem(ModerationError):
+    """An error the web layer raises for an HTTP client to act on; the classes below name the common ones."""
 
 
 class InvalidInput(Problem):
@@ -64,42 +60,3 @@ class Conflict(Problem):
 
 class Unavailable(Problem):
     status, title, type = 503, "Service unavailable", "/problems/unavailable"
-
-
-def problem_response(problem: Problem):
-    response = jsonify(problem.body())
-    response.status_code = problem.status
-    response.mimetype = PROBLEM_JSON
-    for name, value in problem.headers.items():
-        response.headers[name] = value
-    return response
-
-
-def error_pages(app: Flask, prefix: str, render: Callable[[Problem], object]) -> None:
-    """Answer every error of a request under ``prefix`` (a path such as ``/review``) with ``render(problem)``."""
-    app.extensions.setdefault(ERROR_PAGES, {})[prefix.rstrip("/")] = render
-
-
-def respond(problem: Problem):
-    """The error page registered for the request's path, else ``application/problem+json``."""
-    for prefix, render in current_app.extensions.get(ERROR_PAGES, {}).items():
-        if request.path == prefix or request.path.startswith(prefix + "/"):
-            return render(problem)
-    return problem_response(problem)
-
-
-def init_app(app: Flask) -> None:
-    @app.errorhandler(Problem)
-    def handle_problem(problem: Problem):
-        return respond(problem)
-
-    @app.errorhandler(HTTPException)
-    def handle_http(error: HTTPException):
-        headers = {"Allow": ", ".join(error.valid_methods)} if error.code == 405 and error.valid_methods else None
-        return respond(Problem(error.description or error.name, status=error.code, title=error.name, headers=headers))
-
-    @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
-        current_app.logger.exception("unhandled error")
-        return respond(Problem("The server failed to handle this request; it has been logged.",
-                               status=500, title="Internal server error"))

@@ -1,4 +1,4 @@
-"""Gunicorn settings: ``gunicorn -c python:moderation.gunicorn_conf 'moderation.app:create_app()'``.
+"""Gunicorn settings: ``gunicorn -c python:moderation.gunicorn_conf 'moderation.web.app:create_app()'``.
 
 The default production server is granian (``moderation serve``, :mod:`moderation.server`); gunicorn is the
 alternative for deployments that standardise on it.
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-from moderation.server import DEFAULT_THREADS, DEFAULT_WORKERS, flag as _flag, prepare_environment, prepare_master
+from moderation.server import DEFAULT_THREADS, DEFAULT_WORKERS, prepare_environment, prepare_master
+from moderation.settings import env_flag
 
 prepare_environment()
 
@@ -32,7 +33,7 @@ preload_app = False
 timeout = int(os.environ.get("MODERATION_TIMEOUT", "30"))
 graceful_timeout = 30  # in-flight requests finish on SIGTERM before a worker goes
 keepalive = 5
-accesslog = None  # moderation.logging writes one JSON line per request
+accesslog = None  # moderation.web.request_log writes one JSON line per request
 errorlog = "-"
 # Heartbeat files on tmpfs when there is one: a container's overlay /tmp can stall workers.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
@@ -44,14 +45,14 @@ class _Logger(Logger):
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        if _flag("MODERATION_JSON_LOGS"):
-            from moderation.logging import JsonFormatter
+        if env_flag("MODERATION_JSON_LOGS"):
+            from moderation.web.request_log import JsonFormatter
 
             for handler in self.error_log.handlers:
                 handler.setFormatter(JsonFormatter())
 
     def access(self, resp, req, environ, request_time) -> None:
-        """Nothing: moderation.logging writes each request's line."""
+        """Nothing: moderation.web.request_log writes each request's line."""
 
 
 logger_class = _Logger

@@ -14,20 +14,15 @@ import os
 import tempfile
 from pathlib import Path
 
+from . import settings
+from .settings import env_flag
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2  # one per core of the machine this was measured on
 # Threads of one worker share one interpreter lock: under load, 2 gave more requests/s and a shorter tail
 # than 4 (benchmarks/README-load.md); more help only when requests wait on a remote database.
 DEFAULT_THREADS = 2
-
-
-def flag(name: str, default: bool = True) -> bool:
-    """An on/off setting from the environment: off when set to 0, false, no or off."""
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() not in ("0", "false", "no", "off")
 
 
 def prepare_environment() -> None:
@@ -53,8 +48,7 @@ def prepare_master(warn=log.warning) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
         stale.unlink()
-    if flag("MODERATION_AUTO_MIGRATE"):
-        from . import settings
+    if env_flag("MODERATION_AUTO_MIGRATE"):
         from .store import Store
 
         try:
@@ -74,7 +68,7 @@ def worker_app():
     """
     from threadpoolctl import threadpool_limits
 
-    from .app import create_app
+    from .web.app import create_app
 
     # The environment set by prepare_environment comes too late when the launching process had already
     # imported numpy (the `moderation` CLI does), and forked workers inherit its pools: limit them here.
@@ -115,13 +109,13 @@ def serve(bind: str, workers: int, threads: int, backpressure: int | None = None
     host, port = bind_address(bind)
     Granian("moderation.server:worker_app", address=host, port=port, interface=Interfaces.WSGI, factory=True,
             workers=workers, blocking_threads=threads, runtime_threads=1, backpressure=backpressure,
-            respawn_failed_workers=True, workers_kill_timeout=30, log_access=False,  # ours: moderation.logging
-            log_dictconfig=_json_logging() if flag("MODERATION_JSON_LOGS") else None,
+            respawn_failed_workers=True, workers_kill_timeout=30, log_access=False,  # ours: moderation.web.request_log
+            log_dictconfig=_json_logging() if env_flag("MODERATION_JSON_LOGS") else None,
             websockets=False).serve()
 
 
 def _json_logging() -> dict:
     """granian's own lines (start, workers, errors) as JSON on stderr, like the service's."""
-    formatter = {"()": "moderation.logging.JsonFormatter"}
+    formatter = {"()": "moderation.web.request_log.JsonFormatter"}
     handler = {"formatter": "json", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
     return {"formatters": {"json": formatter}, "handlers": {"console": handler, "access": handler}}

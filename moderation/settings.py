@@ -1,4 +1,4 @@
-"""Where the service keeps its state when nothing else is configured."""
+"""Where the service keeps its state when nothing else is configured, and how on/off settings are read."""
 from __future__ import annotations
 
 import os
@@ -18,3 +18,22 @@ def models_dir() -> Path:
 def database_url() -> str:
     """``$MODERATION_DATABASE_URL``, or a SQLite file under :func:`home` (the embedded default)."""
     return os.environ.get("MODERATION_DATABASE_URL") or f"sqlite:///{home() / 'moderation.db'}"
+
+
+_OFF = ("0", "false", "no", "off")
+
+
+def flag(value, default: bool = True) -> bool:
+    """An on/off setting, from the environment or the app's configuration: off when it is 0, false, no or off
+    (any case), ``default`` when it is unset or blank, on otherwise."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        value = value.strip().lower()
+        return value not in _OFF if value else default
+    return bool(value)
+
+
+def env_flag(name: str, default: bool = True) -> bool:
+    """:func:`flag` of the environment variable ``name``."""
+    return flag(os.environ.get(name), default)

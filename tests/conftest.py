@@ -9,10 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from moderation.artifact import Registry
+from moderation.runtime.artifact import Registry
 from training.train import default_articles, default_data, load_data, train
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Fixtures that need something beyond this process, and the mark (pyproject.toml) each gives its tests.
+FIXTURE_MARKS = {"postgres_url": "postgres", "default_registry": "slow"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests by the fixtures they use; ``database_url`` needs PostgreSQL for its "postgresql" runs."""
+    for item in items:
+        for fixture, mark in FIXTURE_MARKS.items():
+            if fixture in item.fixturenames:
+                item.add_marker(mark)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker("postgres")
 
 # A dozen-and-a-bit comments under two articles, written for these tests.
 TINY_ARTICLES = [
@@ -55,7 +69,7 @@ def write_tiny_corpus(directory: Path) -> tuple[Path, Path]:
     return comments, articles
 
 
-# Background threads an app starts (moderation.app.create_app) and stops when it is shut down.
+# Background threads an app starts (moderation.web.app.create_app) and stops when it is shut down.
 APP_THREADS = ("thread-memory", "webhook-dispatcher", "model-watcher")
 
 
@@ -63,12 +77,12 @@ APP_THREADS = ("thread-memory", "webhook-dispatcher", "model-watcher")
 def background_work_ends_with_its_app():
     """Fail the run when an app's background threads, or thread memory it never wrote, outlive the tests.
 
-    Apps must be shut down (``moderation.app.shutdown``, as ``app_factory`` does) while their database is still
+    Apps must be shut down (``moderation.web.app.shutdown``, as ``app_factory`` does) while their database is still
     reachable, and a ThreadMemory made on its own closed: otherwise its writer runs on, or its entries are written
     (or fail to be) at the interpreter's exit, after pytest's summary.
     """
     yield
-    from moderation.threads import ThreadMemory
+    from moderation.service.threads import ThreadMemory
 
     threads = [thread for thread in threading.enumerate() if thread.name in APP_THREADS]
     for thread in threads:
@@ -112,7 +126,7 @@ def default_registry(tmp_path_factory) -> Registry:
 @pytest.fixture
 def app_factory(tmp_path, tiny_registry):
     """Build apps on a fresh SQLite file and the tiny model; extra config overrides the defaults."""
-    from moderation.app import create_app, shutdown
+    from moderation.web.app import create_app, shutdown
 
     made = []
 
@@ -141,7 +155,7 @@ def client(app):
 @pytest.fixture
 def make_key(app):
     """Create an API key with the given scopes in the app's store; returns the secret."""
-    from moderation import keys
+    from moderation.service import keys
 
     def make(*scopes, name="test"):
         secret, _ = keys.create(app.extensions["moderation.store"], name, scopes or ("score",))
@@ -203,7 +217,7 @@ def two_versions(tiny_registry, tmp_path):
     """A fresh registry holding the tiny model (promoted) and a second saved copy of it: (registry, first, second)."""
     import shutil
 
-    from moderation.artifact import load
+    from moderation.runtime.artifact import load
 
     registry = Registry(tmp_path / "two-versions")
     first = tiny_registry.current()

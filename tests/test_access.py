@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 
 PUBLIC = {"/static/<path:filename>", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/review/login"}
 SAMPLE = {"article_id": "a1", "comment_id": "c1", "name": "review", "client_id": "c1", "filename": "review.css"}
@@ -57,7 +57,7 @@ def test_v1_routes_declare_a_scope_and_enforce_it(app):
     for rule, method, path, view in _routes(app):
         if not rule.startswith("/v1/"):
             continue
-        scope = getattr(view, "required_scope", None)
+        (scope,) = getattr(view, "required_scopes", (None,))
         assert scope in keys.SCOPES, f"{method} {rule} declares no scope"
         for other in set(keys.SCOPES) - {scope, "admin"}:
             response = client.open(path, method=method, json={}, headers={"X-API-Key": by_scope[other]})

@@ -49,7 +49,7 @@ def test_article_and_thread_context_change_off_topic(client, auth):
     on_score, off_score = (r["scores"]["off_topic"] for r in body["results"])
     assert off_score > on_score
     # The service remembered both comments as the article's thread (written behind the answer).
-    from moderation import threads
+    from moderation.service import threads
     client.application.extensions["moderation.threads"].flush()
     remembered = threads.recent(client.application.extensions["moderation.store"], "bridge", 10)
     assert [c for c, _ in remembered] == ["1", "2"]
@@ -76,7 +76,7 @@ def test_deployment_policy_from_config(app_factory, make_key):
     app = app_factory(POLICY={"off_topic": {"review": 1.0, "flag": 1.0}, "toxic": {"review": 1.0, "reject": 1.0,
                                                                                   "flag": 1.0},
                               "insult": {"review": 1.0, "reject": 1.0, "flag": 1.0}})
-    from moderation import keys
+    from moderation.service import keys
     secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score"])
     result = post(app.test_client(), {"Authorization": f"Bearer {secret}"},
                   {"comment": {"id": 1, "text": "You pathetic idiot"}}).get_json()["results"][0]
@@ -118,7 +118,7 @@ def test_bad_bodies_get_problem_json_naming_the_field(client, auth, body, field,
 
 def test_limits_on_batch_size_and_text_length(app_factory):
     app = app_factory(MAX_BATCH=3, MAX_TEXT_CHARS=50)
-    from moderation import keys
+    from moderation.service import keys
     secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score"])
     auth = {"Authorization": f"Bearer {secret}"}
     client = app.test_client()

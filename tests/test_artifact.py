@@ -3,9 +3,10 @@ import shutil
 
 import pytest
 
-from moderation.artifact import CURRENT_FILE, HISTORY_FILE, METADATA_FILE, MODEL_FILE, ArtifactError, Registry, load
-from moderation.features import Comment
-from moderation.scoring import Scorer
+from moderation.model.comment import Comment
+from moderation.runtime.artifact import (CURRENT_FILE, HISTORY_FILE, METADATA_FILE, MODEL_FILE, ArtifactError,
+                                         Registry, load)
+from moderation.runtime.scorer import Scorer
 
 
 def test_round_trip_train_save_load_score(tiny_registry):

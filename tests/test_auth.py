@@ -1,7 +1,7 @@
 """API keys: every /v1 route needs one, with the right scope; revoked and wrong keys are refused."""
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 
 V1_ROUTES = [("POST", "/v1/moderate"), ("PUT", "/v1/articles/a"), ("GET", "/v1/articles/a")]
 

@@ -155,7 +155,7 @@ def test_evaluate_errors_name_the_file(run, tiny_registry, tmp_path):
 def test_models_rollback_walks_the_history_to_the_first_promotion_then_fails(run, tiny_registry, tmp_path):
     import shutil
 
-    from moderation.artifact import Registry, load
+    from moderation.runtime.artifact import Registry, load
 
     registry = Registry(tmp_path / "models")
     a = tiny_registry.current()

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from moderation import keys
 from moderation.review import webhooks
+from moderation.service import keys
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_api_key_check_is_constant_time(app, compared):
 def test_coral_signature_check_is_constant_time(app_factory, make_key, compared):
     secret = "empsec_00112233445566778899aabbccddeeff"
     app = app_factory(CORAL_SIGNING_SECRETS=[secret])
-    from moderation import keys as k
+    from moderation.service import keys as k
     key, _ = k.create(app.extensions["moderation.store"], "coral", ["score"])
     body = json.dumps({"action": "NEW", "comment": {"body": "hello", "parentID": None}, "author": {"id": "u"},
                        "story": {"id": "s", "url": "https://x"}, "site": {"id": "s"}, "tenantID": "t",

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from moderation import keys
-from moderation.api.coral import plain_text, signature_valid
+from moderation.service import keys
 from moderation.store.models import ThreadEntry
+from moderation.web.api.coral import plain_text, signature_valid
 
 URL = "/v1/coral/moderate"
 SECRET = "empsec_00112233445566778899aabbccddeeff"

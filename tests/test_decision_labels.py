@@ -10,9 +10,9 @@ import pytest
 from argon2 import PasswordHasher
 from werkzeug.datastructures import MultiDict
 
-from moderation import keys
+from moderation.service import keys
 from moderation.cli import main
-from moderation.policy import unsupported_language
+from moderation.runtime.policy import unsupported_language
 from moderation.review import queue, users
 from moderation.review.export import labels_from_review, training_rows
 from training.schema import LABELS, read_comments

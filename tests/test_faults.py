@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from moderation import keys
-from moderation.app import shutdown
-from moderation.artifact import ArtifactError, Registry
+from moderation.runtime.artifact import ArtifactError, Registry
+from moderation.service import keys
+from moderation.web.app import shutdown
 
 
 class Proxy:
@@ -116,7 +116,7 @@ def test_database_outage_keeps_scoring_refuses_to_acknowledge_and_recovers(outag
 
 
 def test_disk_full_while_writing_a_model_leaves_no_version(tiny_registry, tmp_path, monkeypatch):
-    from moderation.artifact import load
+    from moderation.runtime.artifact import load
 
     artifact = load(tiny_registry.path(tiny_registry.current()))
     registry = Registry(tmp_path / "models")
@@ -124,7 +124,7 @@ def test_disk_full_while_writing_a_model_leaves_no_version(tiny_registry, tmp_pa
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("moderation.artifact.joblib.dump", full_disk)
+    monkeypatch.setattr("moderation.runtime.artifact.joblib.dump", full_disk)
     with pytest.raises(OSError, match="No space left"):
         registry.save(artifact.pipeline, {"labels": artifact.labels, "thresholds": artifact.thresholds})
     assert registry.versions() == [] and list(registry.root.iterdir()) == []

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from moderation.policy import Decision
-from moderation.scoring import Result, Scorer
+from moderation.runtime.policy import Decision
+from moderation.runtime.scorer import Result, Scorer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not an installed package
 from benchmarks.functional import passes, run_cases, train_default_model  # noqa: E402
@@ -41,6 +41,7 @@ def test_every_capability_has_a_floor():
     assert set(FLOORS) == set(CAPABILITIES)
 
 
+@pytest.mark.slow  # trains the default model
 @pytest.mark.parametrize("capability", list(FLOORS))
 def test_pass_rate_stays_above_floor(report, capability):
     entry = report[capability]

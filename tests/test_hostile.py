@@ -5,17 +5,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moderation.features import Comment
-from moderation.scoring import Scorer
-from moderation.text import normalize, tokenize
+from moderation.model.comment import Comment
+from moderation.model.text import normalize, tokenize
+from moderation.runtime.scorer import Scorer
 
 from hostile_inputs import cases
 
 
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory, tiny_registry):
-    from moderation import keys
-    from moderation.app import create_app, shutdown
+    from moderation.service import keys
+    from moderation.web.app import create_app, shutdown
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'h.db'}",
                       "MODELS_DIR": str(tiny_registry.root), "MODEL_POLL_SECONDS": 0, "TESTING": True,

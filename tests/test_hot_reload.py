@@ -7,7 +7,7 @@ def test_promote_switches_model_under_concurrent_requests(app_factory, two_versi
     registry, first, second = two_versions
 
     app = app_factory(MODELS_DIR=str(registry.root), MODEL_POLL_SECONDS=0.05)
-    from moderation import keys
+    from moderation.service import keys
     secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score"])
     seen, failures, stop = set(), [], threading.Event()
 

@@ -1,4 +1,4 @@
-"""The compiled n-gram counter (moderation/_ngram_count.pyx) against the numpy path: the same CSR arrays, bit for bit."""
+"""The compiled n-gram counter (moderation/model/_ngram_count.pyx) against the numpy path: the same CSR arrays, bit for bit."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation import ngrams
-from moderation.features import topic_words, word_text
-from moderation.ngrams import HashedNgramTfidf
-from moderation.text import normalize
+from moderation.model import ngrams
+from moderation.model.features import word_text
+from moderation.model.ngrams import HashedNgramTfidf
+from moderation.model.text import normalize
+from moderation.model.topics import topic_words
 
 TEXTS = ["you are an idiot", "the bridge opens monday", "an idiot idea", "", "x", "héllo wörld 😀 ok",
          "  spaced   out  ", "idiot\x00idiot", "\x00", "a b c d e f g", "ИДИОТ идиот", "ｆｕｌｌ ｗｉｄｔｈ"]

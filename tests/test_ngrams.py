@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
-from moderation.ngrams import HashedNgramTfidf, char_ngrams, word_ngrams
+from moderation.model.ngrams import HashedNgramTfidf, char_ngrams, word_ngrams
 
 TEXTS = ["you are an idiot", "the bridge opens monday", "an idiot idea", "", "x", "héllo wörld 😀 ok"]
 
@@ -57,7 +57,7 @@ def test_invalid_kind_is_refused():
 
 
 def test_hash_table_finds_every_key_and_nothing_else():
-    from moderation.ngrams import _HashTable
+    from moderation.model.ngrams import _HashTable
 
     rng = np.random.default_rng(0)
     keys = np.unique(rng.integers(1, 2**63, size=50_000, dtype=np.int64).astype(np.uint64))
@@ -71,7 +71,7 @@ def test_hash_table_finds_every_key_and_nothing_else():
 
 
 def test_vectorisers_together_give_each_ones_own_rows():
-    from moderation.ngrams import rows_together
+    from moderation.model.ngrams import rows_together
 
     words = HashedNgramTfidf("word", (1, 2), min_df=1).fit(TEXTS)
     unigrams = HashedNgramTfidf("word", (1, 1), min_df=1, sublinear_tf=False).fit(TEXTS[2:])

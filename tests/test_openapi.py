@@ -14,9 +14,9 @@ from schemathesis.generation.stateful.state_machine import StepInput
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from moderation import keys
-from moderation.openapi import OPERATIONS, openapi_path
+from moderation.service import keys
 from moderation.store.models import Base
+from moderation.web.api.openapi import OPERATIONS, openapi_path
 
 UNDOCUMENTED = {"HEAD", "OPTIONS"}
 # No 5xx, and every response's status, media type, headers and body as documented.
@@ -50,7 +50,7 @@ def test_every_route_is_documented(app, document):
     missing = [f"{method} {rule.rule}" for rule in app.url_map.iter_rules() if rule.endpoint != "static"
                for method in sorted(rule.methods - UNDOCUMENTED)
                if method.lower() not in document["paths"].get(openapi_path(rule.rule), {})]
-    assert not missing, f"routes missing from the OpenAPI document (add them to moderation.openapi.OPERATIONS): " \
+    assert not missing, f"routes missing from the OpenAPI document (add them to moderation.web.api.openapi.OPERATIONS): " \
                         f"{missing}"
 
 
@@ -140,6 +140,7 @@ def _cases():
             yield pytest.param(rule, method, GenerationMode.NEGATIVE, id=f"{method} {rule} negative")
 
 
+@pytest.mark.slow  # schemathesis
 @pytest.mark.parametrize("rule, method, mode", list(_cases()))
 def test_service_keeps_to_its_document(app, admin_key, rule, method, mode):
     """Generated requests, with a valid key, never get a 5xx and always get a documented response."""
@@ -209,12 +210,14 @@ def _workflow(app, tags: list[str]) -> tuple[type, set, set]:
 
 
 # A workflow of its own: schemathesis starts scenarios from POSTs only, when there are any, never from this PUT.
+@pytest.mark.slow  # schemathesis
 def test_article_links_keep_to_the_document(storing_app):
     workflow, followed, links = _workflow(storing_app, ["articles"])
     workflow.run(settings=STATEFUL_SETTINGS)
     assert links and followed == links, f"links never followed: {sorted(links - followed)}"
 
 
+@pytest.mark.slow  # schemathesis
 def test_comment_links_keep_to_the_document(storing_app):
     workflow, followed, links = _workflow(storing_app, ["moderation", "comments"])
     moderate = workflow.schema["/v1/moderate"]["POST"]

@@ -4,11 +4,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from moderation import keys
-from moderation.api.perspective import sentences
-from moderation.features import Comment
+from moderation.model.comment import Comment
+from moderation.service import keys
 from moderation.store import Store
 from moderation.store.models import Feedback, ThreadEntry
+from moderation.web.api.perspective import sentences
 
 ANALYZE = "/v1alpha1/comments:analyze"
 SUGGEST = "/v1alpha1/comments:suggestscore"

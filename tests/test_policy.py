@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation.policy import (APPROVE, DEFAULT_REJECT_LABELS, REJECT, REVIEW, Policy, PolicyError,
-                               unsupported_language)
+from moderation.model.labels import LABELS, REJECT_LABELS
+from moderation.runtime.policy import APPROVE, REJECT, REVIEW, Policy, PolicyError, unsupported_language
 
 THRESHOLDS = {
     "toxic": {"flag": 0.5, "review": 0.3, "reject": 0.8},
@@ -77,5 +77,37 @@ def test_every_hold_and_rejection_says_why(thresholds, scores):
     for reason in decision.reasons:
         assert scores[reason["label"]] >= reason["threshold"] == thresholds[reason["label"]][reason["action"]]
     if decision.decision == REJECT:
-        assert any(r["action"] == REJECT and r["label"] in DEFAULT_REJECT_LABELS for r in decision.reasons)
+        assert any(r["action"] == REJECT and r["label"] in REJECT_LABELS for r in decision.reasons)
     assert decision.flags == [label for label in scores if scores[label] >= thresholds[label]["flag"]]
+
+
+def test_a_model_says_which_of_its_labels_may_reject(tiny_registry):
+    from pathlib import Path
+
+    from moderation.runtime.artifact import load
+    from moderation.runtime.scorer import Scorer
+
+    artifact = tiny_registry.load_current()
+    assert artifact.labels == ["toxic", "insult", "off_topic"]
+    assert artifact.reject_labels == ("toxic", "insult")
+    assert Scorer(artifact).policy.reject_labels == ("toxic", "insult")
+    older = load(Path(__file__).parent / "fixtures" / "premove")  # saved before models recorded them
+    assert older.reject_labels == REJECT_LABELS
+
+
+def test_a_policy_rejects_only_on_the_labels_its_model_lets_reject():
+    policy = Policy.from_model(THRESHOLDS, reject_labels=("off_topic",))
+    assert policy.decide({"toxic": 0.99, "profanity": 0.0, "off_topic": 0.0}).decision == REVIEW
+    assert policy.decide({"toxic": 0.0, "profanity": 0.0, "off_topic": 0.99}).decision == REJECT
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_training_gives_a_reject_threshold_only_to_rejecting_labels(label):
+    import numpy as np
+
+    from training import thresholds
+
+    truth = np.array([1.0] * 40 + [0.0] * 40)
+    scores = np.concatenate([np.linspace(0.9, 1.0, 40), np.linspace(0.0, 0.1, 40)])  # perfectly separated
+    reject = thresholds.choose(truth, scores, label)["reject"]
+    assert (reject is not None) == (label in REJECT_LABELS)

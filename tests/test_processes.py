@@ -16,9 +16,11 @@ import urllib.request
 
 import pytest
 
-from moderation import keys
 from moderation.review import queue
+from moderation.service import keys
 from moderation.store import Store
+
+pytestmark = pytest.mark.subprocess
 
 
 def _free_port() -> int:
@@ -44,7 +46,7 @@ class Server:
         self.log = open(tmp_path / f"{name}.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{self.port}",
-             "--graceful-timeout", "2", "moderation.app:create_app()"],
+             "--graceful-timeout", "2", "moderation.web.app:create_app()"],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,7 +1,7 @@
 """Per-key API rate limits, in memory and shared through the real Redis at 127.0.0.1:6379."""
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 
 BODY = {"comment": {"id": 1, "text": "Nice bridge."}}
 
@@ -28,6 +28,7 @@ def test_requests_without_a_key_are_limited_by_address(app_factory):
     assert [client.post("/v1/moderate", json=BODY).status_code for _ in range(3)] == [401, 401, 429]
 
 
+@pytest.mark.redis
 def test_redis_storage_shares_limits_between_processes(app_factory, tmp_path):
     redis = pytest.importorskip("redis")
     try:

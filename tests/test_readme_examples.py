@@ -166,8 +166,8 @@ EXAMPLES = examples(README.read_text(encoding="utf-8"))
 @pytest.fixture(scope="module")
 def answers(default_registry, tmp_path_factory):
     """Every example sent in README order to one app, as a reader following the README would: (status, JSON)."""
-    from moderation import keys
-    from moderation.app import create_app, shutdown
+    from moderation.service import keys
+    from moderation.web.app import create_app, shutdown
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('readme') / 'service.db'}",
                       "MODELS_DIR": str(default_registry.root), "MODEL_POLL_SECONDS": 0, "TESTING": True})

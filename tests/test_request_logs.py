@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from moderation.logging import JsonFormatter, request_id_from
+from moderation.web.request_log import JsonFormatter, request_id_from
 
 
 def access_records(caplog) -> list[logging.LogRecord]:
@@ -72,7 +72,7 @@ def test_json_formatter_keeps_tracebacks_on_one_line():
 
 
 def test_plain_text_lines_when_json_logs_are_off():
-    from moderation.logging import _TextFormatter
+    from moderation.web.request_log import _TextFormatter
 
     record = logging.getLogger("moderation.access").makeRecord(
         "moderation.access", logging.INFO, __file__, 1, "%s %s %s %s ms", ("GET", "/healthz", 200, 0.4), None,

@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from moderation import keys
 from moderation.review import queue
 from moderation.review.export import training_rows
 from moderation.review.retention import purge
+from moderation.service import keys
 from moderation.store.models import StoredComment, ThreadEntry, utcnow
 
 

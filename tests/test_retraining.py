@@ -3,12 +3,12 @@ import json
 
 import pytest
 
-from moderation import keys
-from moderation.artifact import Registry
 from moderation.cli import main
-from moderation.features import Comment
+from moderation.model.comment import Comment
 from moderation.review import queue
-from moderation.scoring import Scorer
+from moderation.runtime.artifact import Registry
+from moderation.runtime.scorer import Scorer
+from moderation.service import keys
 
 # A new insult the first model has never seen, and harmless comments it wrongly holds.
 MISSED = ["What an absolute gronk you are.", "Only a gronk would write that.", "Go away, you useless gronk.",

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from moderation import keys
 from moderation.review import queue, users
 from moderation.review.export import training_rows
+from moderation.service import keys
+
+pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")

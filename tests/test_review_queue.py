@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from moderation import keys
 from moderation.review import queue
+from moderation.service import keys
 
 
 @pytest.fixture

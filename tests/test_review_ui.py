@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import event, func, select, update
 
 from moderation.cli import main
-from moderation.review import models_login, queue, users
-from moderation.review_ui import cards
-from moderation.store.models import utcnow
+from moderation.review import login_throttle, queue, users
+from moderation.store.models import login_failures, utcnow
+from moderation.web.review_ui import cards
 
 PASSWORD = "correct horse battery"
 # The tiny model never rejects on its own; this policy holds the toxic comments (tiny-model toxic scores
@@ -50,7 +50,7 @@ def store(ui_app):
 @pytest.fixture
 def api(ui_app, store):
     """Headers with an API key, after moderating COMMENTS (and storing the bridge article) through the API."""
-    from moderation import keys
+    from moderation.service import keys
 
     secret, _ = keys.create(store, "comment system", ["score", "admin"])
     headers = {"X-API-Key": secret}
@@ -166,7 +166,7 @@ def test_five_failures_lock_the_user_name_and_the_address_for_the_window(app_fac
     assert login(client, "bob", PASSWORD, address="10.0.0.1").status_code == 429  # the address, for any name
     assert login(client, "bob", PASSWORD, address="10.9.9.9").status_code == 302
     with store.session() as session:  # fifteen minutes later
-        session.execute(update(models_login.login_failures).values(created_at=utcnow() - timedelta(seconds=901)))
+        session.execute(update(login_failures).values(created_at=utcnow() - timedelta(seconds=901)))
     assert login(ui_app.test_client(), "alice", PASSWORD, address="10.0.0.1").status_code == 302
 
 
@@ -189,7 +189,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit_together(app_factory, datab
 
     def guess(i):
         start.wait()
-        models_login.attempt(store, "alice", f"10.2.0.{i}", 5, timedelta(minutes=15), slow_wrong_password)
+        login_throttle.attempt(store, "alice", f"10.2.0.{i}", 5, timedelta(minutes=15), slow_wrong_password)
 
     threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
     for thread in threads:
@@ -199,7 +199,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit_together(app_factory, datab
     # At most 5 passwords are checked; when all 12 land together every one may be refused unchecked.
     assert len(checked) <= 5
     with store.session() as session:  # exactly the checks that ran are counted as failures
-        assert session.execute(select(func.count()).select_from(models_login.login_failures)).scalar() == len(checked)
+        assert session.execute(select(func.count()).select_from(login_failures)).scalar() == len(checked)
 
 
 def test_a_successful_login_forgets_the_names_failures(ui_app, alice):
@@ -326,7 +326,7 @@ GERMAN = "Der Stadtrat hat heute die neuen Radwege beschlossen, was ich sehr gut
 def test_a_comment_held_for_its_language_does_not_take_the_queue_down(app_factory, alice):
     """Issue 11: one comment held as unsupported_language (no score in its reason) made the queue answer 500."""
     app = app_factory(POLICY=POLICY, SECRET_KEY="k", LANGUAGE_DETECTION=True)
-    from moderation import keys
+    from moderation.service import keys
 
     secret, _ = keys.create(app.extensions["moderation.store"], "comment system", ["score"])
     client = app.test_client()
@@ -343,7 +343,7 @@ def test_a_comment_held_for_its_language_does_not_take_the_queue_down(app_factor
 
 def _reason_kinds() -> dict[str, dict]:
     """A stored result for every kind of reason the service gives, made by the code that gives them."""
-    from moderation.policy import Policy, unsupported_language
+    from moderation.runtime.policy import Policy, unsupported_language
 
     policy = Policy.from_model({"toxic": {"flag": 0.5, "review": 0.4, "reject": 0.9},
                                 "insult": {"flag": 0.5, "review": 0.4, "reject": None},

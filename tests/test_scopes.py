@@ -1,8 +1,8 @@
 """Negation and reported-speech scopes in the word path."""
 import pytest
 
-from moderation.features import word_text
-from moderation.text import mark_scopes, normalize, tokenize
+from moderation.model.features import word_text
+from moderation.model.text import mark_scopes, normalize, tokenize
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from moderation import features as features_module
-from moderation.features import Comment
-from moderation.policy import Policy
-from moderation.scoring import MAX_SEGMENTS, MIN_SPAN_SCORE, SMALL_BATCH, SMALL_VARIANT_BATCH, Scorer, segments
-from moderation.sparse_rows import SparseRows, hstack_rows, vstack_rows
+from moderation.model import features as features_module
+from moderation.model.comment import Comment
+from moderation.model.sparse_rows import SparseRows, hstack_rows, vstack_rows
+from moderation.runtime.policy import Policy
+from moderation.runtime.scorer import MAX_SEGMENTS, MIN_SPAN_SCORE, SMALL_BATCH, SMALL_VARIANT_BATCH, Scorer, segments
 
 ARTICLE = ("Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday after eight months of "
            "repairs to its steel deck. Buses return to route 12 and a painted cycle lane runs on both sides.")
@@ -175,7 +175,7 @@ def test_threads_sharing_a_small_cache_get_the_serial_results(pipeline, monkeypa
 
 
 def _artifact(pipeline):
-    from moderation.artifact import Artifact
+    from moderation.runtime.artifact import Artifact
 
     labels = list(pipeline[-1].labels_)
     return Artifact(pipeline, {"version": "test", "labels": labels,

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from moderation import keys
+from moderation.service import keys
 from moderation.store import Store
+
+pytestmark = pytest.mark.subprocess
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +43,7 @@ def _call(url: str, body: dict | None = None, headers: dict | None = None) -> tu
 
 COMMANDS = {
     "granian": [str(Path(sys.executable).parent / "moderation"), "serve"],
-    "gunicorn": [sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf", "moderation.app:create_app()"],
+    "gunicorn": [sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf", "moderation.web.app:create_app()"],
 }
 OWN_LOGGER = {"granian": "_granian", "gunicorn": "gunicorn.error"}
 

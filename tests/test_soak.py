@@ -2,8 +2,12 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not an installed package
 from benchmarks.soak import run  # noqa: E402
+
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
 def test_short_soak_answers_everything_and_memory_stays_flat(tiny_registry):

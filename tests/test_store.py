@@ -2,6 +2,8 @@
 import multiprocessing
 from datetime import timezone
 
+import pytest
+
 from moderation.store import Store
 
 
@@ -9,6 +11,7 @@ def _upgrade(url):
     Store(url).upgrade()
 
 
+@pytest.mark.subprocess
 def test_processes_migrating_at_once_all_succeed(database_url):
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_upgrade, args=(database_url,)) for _ in range(4)]
@@ -22,5 +25,5 @@ def test_processes_migrating_at_once_all_succeed(database_url):
 def test_timestamps_come_back_aware_in_utc(app, auth, client):
     article = client.put("/v1/articles/t", json={"title": "T"}, headers=auth).get_json()
     assert article["updated_at"].endswith("+00:00")
-    from moderation.threads import article_record
+    from moderation.service.threads import article_record
     assert article_record(app.extensions["moderation.store"], "t").updated_at.tzinfo == timezone.utc

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation.text import URL_TOKEN, USER_TOKEN, fold, normalize, stem, tokenize
+from moderation.model.text import URL_TOKEN, USER_TOKEN, fold, normalize, stem, tokenize
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -4,10 +4,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from moderation.articles import ArticleCache
+from moderation.service.articles import ArticleCache
+from moderation.service.threads import ThreadMemory
 from moderation.store import Store, StoreUnavailable
 from moderation.store.models import Article, ThreadEntry
-from moderation.threads import ThreadMemory
 
 
 def make_store(url):

@@ -4,11 +4,11 @@ import warnings
 import numpy as np
 import pytest
 
-from moderation.classifier import LabelSkippedWarning, MultiLabelLogistic
-from moderation.features import Comment
+from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic
+from moderation.model.comment import Comment
 from training import thresholds
 from training.schema import DataError, read_comments
-from training.train import build_comments, load_data, split_by_article, train
+from training.train import build_comments, load_data, split_by_article
 
 
 def test_split_by_article_never_shares_an_article(tmp_path):
@@ -69,7 +69,7 @@ def test_training_metadata_records_data_and_held_out_metrics(default_registry):
 
 
 def test_default_model_ranks_abuse_and_off_topic_above_civil_on_topic(default_registry):
-    from moderation.scoring import Scorer
+    from moderation.runtime.scorer import Scorer
 
     scorer = Scorer(default_registry.load_current())
     article = ("Council approves protected bike lanes downtown\nThe council voted to build protected bike lanes "

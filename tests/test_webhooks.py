@@ -5,8 +5,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from moderation import keys
 from moderation.review import queue, webhooks
+from moderation.service import keys
 from moderation.store.models import OutboxEvent
 
 SECRET = "whsec_test_secret"

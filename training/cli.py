@@ -9,8 +9,8 @@ import click
 import numpy as np
 
 from moderation import settings
-from moderation.artifact import Registry
-from moderation.classifier import LabelSkippedWarning
+from moderation.model.classifier import LabelSkippedWarning
+from moderation.runtime.artifact import Registry
 
 from .importers import FORMATS
 from .schema import DataError
@@ -59,7 +59,7 @@ def train(data, formats, articles, out_dir, promote, seed, source_weights, inclu
     article_paths = list(articles) if (articles or data) else default_articles()
     training_data = load_data(pairs, article_paths)
     if include_reviews:
-        from moderation.cli import open_store
+        from moderation.cli.common import open_store
         from moderation.review.export import article_rows, training_rows
 
         store = open_store()
@@ -98,8 +98,8 @@ def _fmt(value) -> str:
               help="Write report.json and report.html here (default: ./evaluation-<version>).")
 def evaluate(model, data, formats, articles, report_dir):
     """Evaluate a model on labelled data: ROC-AUC, PR-AUC, precision/recall/F1 at its thresholds."""
-    from moderation.cli import resolve_model
-    from moderation.scoring import Scorer
+    from moderation.cli.common import resolve_model
+    from moderation.runtime.scorer import Scorer
 
     from .evaluate import evaluate_predictions, write_report
     from .schema import LABELS

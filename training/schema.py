@@ -1,25 +1,21 @@
 """The training-data schema: one comment a row, labels as 0/1 or rater fractions, blank = unknown."""
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
+from moderation.errors import InvalidInput
+from moderation.files import json_lines
+from moderation.model.labels import LABELS
+
 ID_COLUMNS = ("id", "article_id", "parent_id")
 COLUMNS = ("text", *ID_COLUMNS, *LABELS, "source")
 
 
-class DataError(ValueError):
+class DataError(InvalidInput, ValueError):
     """Bad training or scoring input; the message names the file and, where known, the line."""
-
-
-def empty_frame() -> pd.DataFrame:
-    """A frame with every schema column and no rows."""
-    return conform(pd.DataFrame({"text": pd.Series([], dtype=object)}), source="empty")
 
 
 def conform(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -52,19 +48,11 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
-        rows = []
         with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DataError(f"{path}:{number}: invalid JSON ({error.msg})") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{number}: expected a JSON object")
-                rows.append(row)
-        return pd.DataFrame(rows)
+            try:
+                return pd.DataFrame([row for _, row in json_lines(handle, path)])
+            except ValueError as error:
+                raise DataError(str(error)) from None
     if suffix in (".csv", ".tsv"):
         try:
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype={c: str for c in ID_COLUMNS})
@@ -129,11 +117,3 @@ def read_articles(path: str | Path) -> dict[str, dict]:
         }
     return articles
 
-
-def file_sha256(path: str | Path) -> str:
-    """The sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
+from moderation.model.labels import REJECT_LABELS
+
 REVIEW_RECALL = 0.80
 # Review holds at most this share of a label's validation negatives, even when that costs recall: a rare label
 # the model ranks poorly would otherwise hold nearly everything to reach its recall target.
@@ -12,7 +14,6 @@ REVIEW_MAX_FALSE_ALARMS = 0.03
 # Off-topic only ever holds for review, and a moderator clears a wrongly held on-topic comment at a glance.
 LABEL_MAX_FALSE_ALARMS = {"off_topic": 0.10}
 REJECT_PRECISION = 0.90
-NEVER_REJECT = ("off_topic", "profanity")
 MIN_REJECT_POSITIVES = 8  # fewer validation positives than this cannot vouch for a precision target
 # A reject threshold needs the lower bound of precision's one-sided 95% Wilson interval, not just the point
 # estimate, at the target: ten out of ten correct is not yet evidence of 90% precision (the bound is 0.79).
@@ -50,7 +51,7 @@ def choose(y_true: np.ndarray, scores: np.ndarray, label: str, review_recall: fl
     scores : ndarray
         The model's probabilities for the same rows.
     label : str
-        The label's name (off-topic and profanity never get a reject threshold).
+        The label's name (only labels in ``REJECT_LABELS`` get a reject threshold).
     review_recall : float
         Review holds at least this share of the positives, unless that breaks the false-alarm budget.
     reject_precision : float
@@ -82,7 +83,7 @@ def choose(y_true: np.ndarray, scores: np.ndarray, label: str, review_recall: fl
     review = max(review, _false_alarm_cut(scores[~truth], review_max_false_alarms))
     flag = max(flag, review)  # only the false-alarm budget lifts review above flag; flag follows it
     reject = None
-    if label not in NEVER_REJECT and truth.sum() >= MIN_REJECT_POSITIVES:
+    if label in REJECT_LABELS and truth.sum() >= MIN_REJECT_POSITIVES:
         held = len(scores) - np.searchsorted(np.sort(scores), cut)  # rows at or above each cut
         precise = np.flatnonzero(_wilson_lower(precision * held, held) >= reject_precision)
         if len(precise):

@@ -10,15 +10,17 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 
-from moderation.articles import article_text
-from moderation.artifact import Registry, read_metadata
-from moderation.classifier import MultiLabelLogistic
-from moderation.features import MAX_THREAD, Comment, CommentFeaturizer
+from moderation.files import sha256_file
+from moderation.model.classifier import MultiLabelLogistic
+from moderation.model.comment import MAX_THREAD, Comment, article_text
+from moderation.model.features import CommentFeaturizer
+from moderation.model.labels import REJECT_LABELS
+from moderation.runtime.artifact import Registry, read_metadata
 
 from . import thresholds
 from .evaluate import evaluate_predictions
 from .importers import import_corpus
-from .schema import LABELS, DataError, conform, file_sha256, read_articles
+from .schema import LABELS, DataError, conform, read_articles
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 TOXICITY_LABELS = tuple(label for label in LABELS if label != "off_topic")
@@ -42,10 +44,10 @@ def load_data(data: list[tuple[str, str]], article_paths: list[str | Path] = ())
         path = Path(path)
         files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
         sources.append({"format": fmt, "path": str(path), "rows": len(frame),
-                        "sha256": {f.name: file_sha256(f) for f in files}})
+                        "sha256": {f.name: sha256_file(f) for f in files}})
     for path in article_paths:
         articles.update(read_articles(path))
-        sources.append({"format": "articles", "path": str(path), "sha256": {Path(path).name: file_sha256(path)}})
+        sources.append({"format": "articles", "path": str(path), "sha256": {Path(path).name: sha256_file(path)}})
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
         raise DataError("no training rows: every input was empty")
@@ -74,7 +76,11 @@ def default_articles(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
 
 
 def build_comments(frame: pd.DataFrame, articles: dict[str, dict]) -> list[Comment]:
-    """Attach to each comment its article's text, its parent's text, and the other comments on its article."""
+    """Attach to each comment its article's text, its parent's text, and the other comments on its article.
+
+    Training knows the whole corpus, so a comment's thread is its nearest siblings on both sides (at most
+    MAX_THREAD); scoring (:class:`~moderation.model.comment.ThreadContext`) sees only the comments before it.
+    """
     texts = frame["text"].tolist()
     ids = frame["id"].tolist()
     article_ids = frame["article_id"].tolist()
@@ -258,6 +264,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         "labels": labels,
         "thresholds": {label: {k: v for k, v in t.items() if k != "basis"} for label, t in chosen.items()},
         "threshold_basis": {label: t["basis"] for label, t in chosen.items()},
+        "reject_labels": [label for label in labels if label in REJECT_LABELS],
         "metrics": metrics,
         "languages": ["en"],
         "training": {

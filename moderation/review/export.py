@@ -5,13 +5,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..policy import DEFAULT_REJECT_LABELS
+from ..model.labels import LABELS, REJECT_LABELS
 from ..store import Store
 from ..store.models import Article, Feedback
 from .queue import APPROVED, reviewed_since
 from .retention import is_purged
-
-LABELS = ("toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack", "off_topic")
 
 
 def labels_from_review(status: str, reasons: list[dict], confirmed: dict | None) -> dict:
@@ -33,7 +31,7 @@ def labels_from_review(status: str, reasons: list[dict], confirmed: dict | None)
         every label its reasons name. Confirmed labels override both. Labels absent are unknown.
     """
     if status == APPROVED:
-        implied = dict.fromkeys(DEFAULT_REJECT_LABELS, 0)
+        implied = dict.fromkeys(REJECT_LABELS, 0)
     else:
         implied = {reason["label"]: 1 for reason in reasons or [] if reason.get("label") in LABELS}
     return {**implied, **(confirmed or {})}

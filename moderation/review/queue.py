@@ -12,7 +12,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..policy import APPROVE, REJECT, REVIEW
+from ..errors import InvalidInput
+from ..model.labels import LABELS
+from ..runtime.policy import APPROVE, REJECT, REVIEW
 from ..store import Store
 from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
 
@@ -28,13 +30,8 @@ SORTS = {"time": StoredComment.created_at.desc(), "oldest": StoredComment.create
 DECISION_EVENT = "comment.decided"
 
 
-class ReviewError(ValueError):
+class ReviewError(InvalidInput, ValueError):
     """A decision that cannot be taken: unknown comment, bad decision or labels (status 404 or 422)."""
-
-    def __init__(self, message: str, status: int = 422, field: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 class Conflict(Exception):
@@ -190,7 +187,7 @@ class QueueQuery:
     article_id: str | None = None
     label: str | None = None
     sort: str = "score"  # score (highest first), time (newest first), oldest
-    sort_label: str = "toxic"
+    sort_label: str = LABELS[0]
     limit: int = 50
     offset: int = 0
     min_score: float | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from ..store import Store
 from ..store.models import Feedback, StoredComment, ThreadEntry, utcnow

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import InvalidInput
 from ..store import Store
 from ..store.models import User
 
@@ -27,7 +28,7 @@ _hasher = PasswordHasher()
 _decoys: dict[tuple, str] = {}  # a hash per parameter set, verified for unknown names
 
 
-class UserError(ValueError):
+class UserError(InvalidInput, ValueError):
     """A user operation that cannot be done; the message says why in one line."""
 
 

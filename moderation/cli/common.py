@@ -1,0 +1,46 @@
+"""What the commands share: one-line input errors, the model registry, the store."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import settings
+from ..runtime.artifact import Artifact, Registry, load
+
+
+class InputError(click.ClickException):
+    """Bad input: printed as one line naming the file or line, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def registry_option(function):
+    return click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=None, help="Model registry directory (default: $MODERATION_HOME/models).")(function)
+
+
+def open_registry(models_dir: Path | None) -> Registry:
+    return Registry(models_dir or settings.models_dir())
+
+
+def resolve_model(model: Path | None, models_dir: Path | None = None) -> Artifact:
+    """A version directory, a registry directory (its current version), or the default registry's current."""
+    if model is None:
+        return open_registry(models_dir).load_current()
+    if (model / "metadata.json").exists():
+        return load(model)
+    if model.is_dir():
+        return Registry(model).load_current()
+    raise InputError(f"{model}: no such model directory")
+
+
+def open_store():
+    from ..store import Store
+
+    store = Store(settings.database_url())
+    store.upgrade()
+    return store

@@ -1,0 +1,34 @@
+"""Files the service and training are given: JSON lines read with errors that name the line, and SHA-256 digests."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+
+def json_object(line: str, where: str) -> dict:
+    """One JSON-lines record; ValueError naming ``where`` (file and line) when it is not a JSON object."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where}: invalid JSON ({error.msg})") from None
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: expected a JSON object")
+    return row
+
+
+def json_lines(lines: Iterable[str], name: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, record) of every line that is not blank; ValueError names the file and the line."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield number, json_object(line, f"{name}:{number}")
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,161 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Compiled n-gram counting for a few texts: the numpy path of moderation.model.ngrams in one pass, per request.
+
+For the handful of strings one comment needs (its words, characters and topic words, or the occlusion
+variants of one comment), the vectorised numpy path makes some sixty array calls whose fixed cost is most of
+the work. This walks the code points once: it hashes every n-gram with the same polynomial and finaliser
+as moderation.model.ngrams (unsigned 64-bit arithmetic wraps as numpy's does), finds it in the vocabulary's
+open-addressing hash table (a probe or two, where a binary search of a vocabulary larger than the CPU's
+caches misses a dozen times), and counts each text's columns. The result is the numpy path's CSR arrays,
+bit for bit (tests/test_ngram_count.py compares the two). The counting runs without the GIL.
+"""
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.stdlib cimport qsort
+
+cdef uint64_t _P = 0x100000001B3ULL  # as moderation.model.ngrams._P
+cdef uint64_t _GOLDEN = 0x9E3779B97F4A7C15ULL
+cdef uint64_t _MIX_1 = 0xBF58476D1CE4E5B9ULL
+cdef uint64_t _MIX_2 = 0x94D049BB133111EBULL
+cdef uint32_t _SPACE = 32
+cdef int64_t _WORD_SALT = 100  # word n-grams are salted with 100 + n, character n-grams with n
+
+
+cdef inline uint64_t _mix(uint64_t h, int64_t salt) noexcept nogil:
+    h = h + <uint64_t>salt * _GOLDEN
+    h = (h ^ (h >> 30)) * _MIX_1
+    h = (h ^ (h >> 27)) * _MIX_2
+    return h ^ (h >> 31)
+
+
+cdef inline Py_ssize_t _find(const uint64_t[::1] keys, const int32_t[::1] values, uint64_t h, int64_t[::1] found,
+                             Py_ssize_t m) noexcept nogil:
+    """Append the column of hash ``h`` to ``found[m:]`` if the table has it.
+
+    0 marks an empty slot, so an n-gram hashing to 0 (one chance in 2**64) is never found, here as in the
+    numpy path's table.
+    """
+    cdef uint64_t mask = <uint64_t>(keys.shape[0] - 1)
+    cdef uint64_t slot = h & mask
+    while keys[slot] != 0:
+        if keys[slot] == h:
+            found[m] = values[slot]
+            return m + 1
+        slot = (slot + 1) & mask
+    return m
+
+
+cdef Py_ssize_t _char_columns(const uint32_t[::1] codes, int64_t start, int64_t end, int64_t low, int64_t high,
+                              const uint64_t[::1] keys, const int32_t[::1] values, int64_t[::1] found) noexcept nogil:
+    cdef Py_ssize_t m = 0
+    cdef int64_t i, k
+    cdef uint64_t h, power
+    for i in range(start, end):
+        h = 0
+        power = 1
+        for k in range(min(high, end - i)):
+            if codes[i + k] == 0:  # NUL separates texts in the numpy path: no n-gram spans one
+                break
+            h += <uint64_t>codes[i + k] * power
+            power *= _P
+            if k + 1 >= low:
+                m = _find(keys, values, _mix(h, k + 1), found, m)
+    return m
+
+
+cdef Py_ssize_t _word_columns(const uint32_t[::1] codes, int64_t start, int64_t end, int64_t low, int64_t high,
+                              const uint64_t[::1] keys, const int32_t[::1] values, int64_t[::1] found,
+                              int64_t[::1] token_begin, int64_t[::1] token_end) noexcept nogil:
+    cdef Py_ssize_t m = 0
+    cdef int64_t tokens = 0, i = start, t, n, position
+    cdef uint64_t h, power
+    while i < end:  # tokens: runs of code points other than the space (and NUL, as in the numpy path)
+        if codes[i] == _SPACE or codes[i] == 0:
+            i += 1
+            continue
+        token_begin[tokens] = i
+        while i < end and codes[i] != _SPACE and codes[i] != 0:
+            i += 1
+        token_end[tokens] = i
+        tokens += 1
+    for t in range(tokens):
+        h = 0
+        power = 1
+        position = token_begin[t]
+        for n in range(1, min(high, tokens - t) + 1):
+            while position < token_end[t + n - 1]:  # extend the hash over the gap and the next token
+                h += <uint64_t>codes[position] * power
+                power *= _P
+                position += 1
+            if n >= low:
+                m = _find(keys, values, _mix(h, _WORD_SALT + n), found, m)
+    return m
+
+
+cdef int _compare(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::1] ends, const int64_t[::1] part,
+          const unsigned char[::1] words, const int64_t[::1] lows, const int64_t[::1] highs, tuple keys,
+          tuple values):
+    """Counts of each text's n-grams over its part's vocabulary, as CSR arrays with sorted columns.
+
+    Parameters
+    ----------
+    codes : uint32 array
+        Code points of all texts, laid out as their vectorisers hash them.
+    starts, ends : int64 arrays
+        Where each text begins and ends in ``codes``.
+    part : int64 array
+        The part (vectoriser) of each text.
+    words : uint8 array, lows, highs : int64 arrays, one entry per part
+        Word n-grams (1) or character n-grams (0), and the smallest and largest n.
+    keys, values : tuples of arrays, one of each per part
+        Each part's vocabulary as a hash table (moderation.model.ngrams._HashTable): uint64 n-gram hashes in the
+        slots of a power-of-two array (0 where empty), and the int32 column in the same slot.
+
+    Returns
+    -------
+    indptr : int32 array, columns : int32 array, counts : float32 array
+    """
+    cdef Py_ssize_t n_texts = starts.shape[0], d, m, k, run, out = 0
+    cdef int64_t capacity = 0, p
+    for d in range(n_texts):
+        capacity += (ends[d] - starts[d]) * (highs[part[d]] - lows[part[d]] + 1)
+    found_array = np.empty(max(capacity, 1), dtype=np.int64)
+    begin_array = np.empty(codes.shape[0] + 1, dtype=np.int64)
+    end_array = np.empty(codes.shape[0] + 1, dtype=np.int64)
+    indptr_array = np.zeros(n_texts + 1, dtype=np.int32)
+    columns_array = np.empty(max(capacity, 1), dtype=np.int32)
+    counts_array = np.empty(max(capacity, 1), dtype=np.float32)
+    cdef int64_t[::1] found = found_array, token_begin = begin_array, token_end = end_array
+    cdef int32_t[::1] indptr = indptr_array, columns = columns_array
+    cdef float[::1] counts = counts_array
+    cdef const uint64_t[::1] table_keys
+    cdef const int32_t[::1] table_values
+    for d in range(n_texts):
+        p = part[d]
+        table_keys = keys[p]
+        table_values = values[p]
+        with nogil:
+            if words[p]:
+                m = _word_columns(codes, starts[d], ends[d], lows[p], highs[p], table_keys, table_values, found,
+                                  token_begin, token_end)
+            else:
+                m = _char_columns(codes, starts[d], ends[d], lows[p], highs[p], table_keys, table_values, found)
+            if m > 1:
+                qsort(&found[0], m, sizeof(int64_t), _compare)
+            k = 0
+            while k < m:
+                run = k
+                while run < m and found[run] == found[k]:
+                    run += 1
+                columns[out] = <int32_t>found[k]
+                counts[out] = <float>(run - k)
+                out += 1
+                k = run
+            indptr[d + 1] = <int32_t>out
+    return indptr_array, columns_array[:out], counts_array[:out]

@@ -1,0 +1,58 @@
+"""A comment to score and the context it was posted in: its article, the comments before it, its parent."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_THREAD = 50  # earlier comments of a thread that count as its context
+
+
+@dataclass(frozen=True)
+class Comment:
+    """One comment to score, with the context it was posted in (all optional)."""
+
+    text: str
+    article: str | None = None
+    thread: tuple[str, ...] = ()
+    parent: str | None = None
+
+
+def as_comments(X) -> list[Comment]:
+    """Accept comments as ``Comment`` records or plain strings."""
+    return [x if isinstance(x, Comment) else Comment(str(x)) for x in X]
+
+
+def article_text(title: str | None, body: str | None) -> str | None:
+    """The text an article is compared with: its title, then its body."""
+    return "\n".join(part for part in (title, body) if part) or None
+
+
+class ThreadContext:
+    """Comments in the order they were posted, each in its context: its article's text, the last ``keep``
+    comments on that article before it (not itself, should it come again) and its parent's text.
+
+    Parameters
+    ----------
+    keep : int
+        Earlier comments of a thread that count as context.
+    threads : dict, optional
+        What came before: article id -> [(comment id, text)], oldest first.
+    texts : dict, optional
+        Texts of comments that may be parents, by comment id; every comment seen joins them.
+    """
+
+    def __init__(self, keep: int = MAX_THREAD, threads: dict | None = None, texts: dict | None = None):
+        self.keep = keep
+        self.threads = {article_id: list(entries) for article_id, entries in (threads or {}).items()}
+        self.texts = dict(texts or {})
+
+    def comment(self, text: str, comment_id: str | None = None, article_id: str | None = None,
+                parent_id: str | None = None, article: str | None = None) -> Comment:
+        """The comment in its context; from now on it is part of the context of the comments after it."""
+        thread = self.threads.setdefault(article_id, []) if article_id is not None else []
+        earlier = tuple(t for c, t in thread if comment_id is None or c != comment_id)
+        parent = self.texts.get(parent_id) if parent_id is not None else None
+        if article_id is not None:
+            thread.append((comment_id, text))
+        if comment_id is not None:
+            self.texts[comment_id] = text
+        return Comment(text, article, earlier[-self.keep:], parent)

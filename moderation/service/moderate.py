@@ -1,0 +1,220 @@
+"""Moderating a batch: gather each comment's context, detect its language, score, decide, remember it.
+
+This module knows the store and the model but not Flask; the API blueprints call it.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ..errors import Conflict, Unavailable
+from ..model.comment import MAX_THREAD, Comment, ThreadContext
+from ..review import queue
+from ..review.retention import is_purged
+from ..runtime.holder import ModelHolder
+from ..runtime.policy import APPROVE, PolicyError, unsupported_language
+from ..runtime.scorer import Result, Scorer
+from ..store import Store, StoreUnavailable
+from .articles import ArticleCache
+from .threads import ThreadMemory
+
+log = logging.getLogger(__name__)
+NONE, HELD, ALL = "none", "held", "all"
+
+
+@dataclass
+class Incoming:
+    """One comment to moderate, with whatever context its sender gave."""
+
+    id: str | int
+    text: str
+    article_id: str | None = None
+    parent_id: str | None = None
+    article: str | None = None  # article text sent with the request
+    article_policy: dict | None = None
+    author_id: str | None = None
+
+
+@dataclass
+class Outcome:
+    id: str | int
+    result: Result
+    language: str | None = None
+    model_version: str | None = None  # the model that scored it (an earlier one when replayed)
+    warnings: list[str] = field(default_factory=list)  # what the client should know about how it was scored
+    stored: bool = False  # kept in the review store, now or by an earlier request
+    replayed: bool = False  # answered from the store: the same comment was moderated before
+    missing_article: str | None = None  # why a comment naming an article was scored without it (a metric label)
+
+
+class Moderation:
+    """Moderates batches of comments against the served model, the store's articles and thread memory."""
+
+    def __init__(self, holder: ModelHolder, store: Store, language=None, thread_memory: ThreadMemory | None = None,
+                 articles: ArticleCache | None = None):
+        self.holder = holder
+        self.store = store
+        self.language = language
+        self.thread_memory = thread_memory or ThreadMemory(store, MAX_THREAD)
+        self.articles = articles or ArticleCache(store)
+
+    def scorer(self) -> Scorer:
+        scorer = self.holder.scorer
+        if scorer is None:
+            raise Unavailable(f"No model is loaded ({self.holder.error}).", headers={"Retry-After": "10"})
+        return scorer
+
+    def moderate(self, incoming: list[Incoming], explain: bool = True, remember: bool = True,
+                 store: str = NONE, scorer: Scorer | None = None) -> tuple[str, list[Outcome]]:
+        """Score and decide every comment; returns the model version used and one outcome per comment.
+
+        ``store`` says which comments to keep for review: ``"held"`` (review and reject), ``"all"`` or
+        ``"none"``. A comment stored earlier under the same id and text is answered from the store with the
+        answer it got then, never duplicated; under the same id with other text it is a 409 (nothing is
+        scored). When a comment must be stored and the store is down, nothing is acknowledged (503). Comments
+        with an article join its thread memory (``remember``), written to the store behind the answer. A
+        comment naming an article the service cannot use is scored without it and says so in ``warnings``.
+        """
+        scorer = scorer or self.scorer()
+        known = self._read(incoming, check_stored=store != NONE)
+        _refuse_reused_ids(incoming, known.stored)
+        contexts = self._contexts(incoming, known)
+        outcomes: list[Outcome | None] = [None] * len(incoming)
+        to_score, comments, policies = [], [], []
+        for i, (item, comment) in enumerate(zip(incoming, contexts)):
+            previous = known.stored.get(str(item.id))
+            if previous is not None:
+                outcomes[i] = Outcome(item.id, Result.from_dict(queue.stored_result(previous)), previous.language,
+                                      model_version=previous.model_version, warnings=list(previous.warnings or []),
+                                      stored=True, replayed=True)
+                continue
+            language = self.language.unsupported(item.text) if self.language else None
+            if language:
+                outcomes[i] = Outcome(item.id, Result({}, unsupported_language(language)), language,
+                                      model_version=scorer.version)
+                continue
+            to_score.append(i)
+            comments.append(comment)
+            policies.append(self._policy(scorer, item))
+        for i, result in zip(to_score, scorer.moderate(comments, policies, explain=explain)):
+            c = contexts[i]
+            missing, warning = _missing_article(incoming[i], c, known)
+            outcomes[i] = Outcome(incoming[i].id, result, model_version=scorer.version, warnings=[warning] if warning else [], missing_article=missing)
+        fresh = [(item, outcome) for item, outcome in zip(incoming, outcomes) if not outcome.replayed]
+        keep = [(i, o) for i, o in fresh if store == ALL or (store == HELD and o.result.decision.decision != APPROVE)]
+        self._write([queue.ToStore(str(item.id), item.text, item.article_id, item.parent_id, item.author_id,
+                                   outcome.result.as_dict(), outcome.language, scorer.version, outcome.warnings)
+                     for item, outcome in keep],
+                    [(str(i.article_id), str(i.id), i.text) for i, _ in fresh if i.article_id is not None]
+                    if remember else [])
+        for _, outcome in keep:
+            outcome.stored = True
+        return scorer.version, outcomes
+
+    @staticmethod
+    def _policy(scorer: Scorer, item: Incoming):
+        """The article's policy; one stored for an older model may name labels this one lacks: those are skipped."""
+        try:
+            return scorer.policy.with_overrides(item.article_policy)
+        except PolicyError as error:
+            known = {k: v for k, v in (item.article_policy or {}).items() if k in scorer.policy.thresholds}
+            log.warning("article %s: policy partly ignored (%s)", item.article_id, error)
+            try:
+                return scorer.policy.with_overrides(known)
+            except PolicyError:
+                return scorer.policy
+
+    def _read(self, incoming: list[Incoming], check_stored: bool) -> "_Known":
+        """Stored comments, articles, threads and parents the batch refers to.
+
+        Articles and threads come from per-process caches (:class:`ArticleCache`, :class:`ThreadMemory`);
+        only the stored-comment check goes to the database on every request.
+        """
+        known = _Known()
+        article_ids = sorted({str(i.article_id) for i in incoming if i.article_id is not None})
+        in_batch = {str(i.id) for i in incoming}
+        parents = [(str(i.article_id) if i.article_id is not None else None, str(i.parent_id))
+                   for i in incoming if i.parent_id is not None and str(i.parent_id) not in in_batch]
+        if check_stored:
+            try:
+                known.stored = queue.existing(self.store, [str(i.id) for i in incoming])
+            except StoreUnavailable as error:  # held ones will not be acknowledged either
+                log.warning("store unavailable, stored comments not looked up: %s", error)
+        if article_ids:
+            try:
+                known.articles = self.articles.get_many(article_ids)
+            except StoreUnavailable as error:
+                known.articles_unreadable = True
+                log.warning("store unavailable, scoring without stored articles: %s", error)
+        if article_ids:
+            known.threads = self.thread_memory.threads(article_ids)
+        if parents:
+            known.parents = self.thread_memory.parents([a for a, _ in parents], [p for _, p in parents])
+        return known
+
+    def _contexts(self, incoming: list[Incoming], known: "_Known") -> list[Comment]:
+        """Each comment's article text, parent text and earlier thread (earlier ones in the batch included)."""
+        context = ThreadContext(self.thread_memory.keep, known.threads,
+                                {**known.parents, **{str(item.id): item.text for item in incoming}})
+        comments = []
+        for item in incoming:
+            article_id = str(item.article_id) if item.article_id is not None else None
+            stored_text, stored_policy = known.articles.get(article_id, (None, None))
+            if item.article_policy is None:
+                item.article_policy = stored_policy
+            comments.append(context.comment(item.text, str(item.id), article_id,
+                                            str(item.parent_id) if item.parent_id is not None else None,
+                                            item.article or stored_text))
+        return comments
+
+    def _write(self, to_store: list[queue.ToStore], to_remember: list[tuple[str, str, str]]) -> None:
+        """Keep held comments before answering (mandatory), and remember the thread behind the answer."""
+        if to_store:
+            try:
+                queue.save(self.store, to_store)
+            except StoreUnavailable as error:
+                log.error("store unavailable: %d comments that must be kept were not acknowledged: %s",
+                          len(to_store), error)
+                raise Unavailable("The review store is unreachable, so held comments cannot be kept; nothing "
+                                  "was acknowledged. Retry shortly.", headers={"Retry-After": "5"}) from None
+        try:
+            self.thread_memory.remember(to_remember)
+        except StoreUnavailable as error:  # only when written synchronously (flush_seconds = 0)
+            log.warning("store unavailable, %d comments not remembered as thread context: %s", len(to_remember), error)
+
+
+def _refuse_reused_ids(incoming: list[Incoming], stored: dict) -> None:
+    """409 for a comment id stored earlier with other text: answering with that comment's result would be wrong."""
+    for i, item in enumerate(incoming):
+        previous = stored.get(str(item.id))
+        if previous is not None and previous.text != item.text:
+            detail = (f"Comment id {str(item.id)!r} was moderated before and its text has since been purged, so "
+                      "this cannot be told apart from new text; send it under a new id." if is_purged(previous) else
+                      f"Comment id {str(item.id)!r} was moderated before with different text; send changed text "
+                      "under a new id.")
+            raise Conflict(detail, field=f"comments.{i}.id", title="Comment id reused",
+                           type="/problems/comment-id-reused", comment_id=str(item.id))
+
+
+def _missing_article(item: Incoming, comment: Comment, known: "_Known") -> tuple[str | None, str | None]:
+    """(metric label, warning) when a comment names an article but was scored without one, else (None, None)."""
+    if item.article_id is None or comment.article is not None:
+        return None, None
+    article_id = str(item.article_id)
+    if known.articles_unreadable:
+        return "store_unavailable", (f"article_id {article_id!r}: the article store is unreachable: scored "
+                                     "without article context")
+    if article_id in known.articles:
+        return "empty_article", f"article_id {article_id!r} has no title or body: scored without article context"
+    return "unknown_article", f"unknown article_id {article_id!r}: scored without article context"
+
+
+@dataclass
+class _Known:
+    """What the store knew about a batch before scoring it."""
+
+    stored: dict = field(default_factory=dict)
+    articles: dict = field(default_factory=dict)  # article id -> (text, policy)
+    articles_unreadable: bool = False  # the store was down: every article is unknown for this batch
+    threads: dict = field(default_factory=dict)  # article id -> [(comment id, text)]
+    parents: dict = field(default_factory=dict)  # comment id -> text

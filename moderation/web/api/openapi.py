@@ -1,0 +1,610 @@
+"""The OpenAPI 3.1 document of the HTTP API.
+
+Built from the app's own URL map, so it lists exactly the routes that are registered; request bodies of the
+v1 API come from the pydantic models in :mod:`moderation.web.api.schemas`, responses and the Perspective and Coral
+wire formats are written out here, as are the links that let a client chain calls (an article just put, a
+comment just moderated). A route without an entry in ``OPERATIONS`` is left out, and the test suite fails on it.
+"""
+from __future__ import annotations
+
+import re
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Flask
+from pydantic.json_schema import models_json_schema
+
+from .limits import LIMITED_PREFIXES
+from .schemas import ArticleIn, ModerateRequest
+from ..errors import PROBLEM_JSON
+
+OPENAPI_VERSION = "3.1.0"
+_REF = "#/components/schemas/{model}"
+_RULE_ARGUMENT_RE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+_UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+_STRING = {"type": "string"}
+_PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
+_DECISION = {"type": "string", "enum": ["approve", "review", "reject"]}
+# Not "format: date-time": on SQLite the stored times come back without their UTC offset.
+_TIMESTAMP = {"type": "string", "description": "ISO 8601, in UTC."}
+
+# Responses of the service's own API.
+_SERVICE_SCHEMAS = {
+    "Problem": {
+        "type": "object", "description": "An RFC 9457 problem: every error of the service's own API.",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "description": "A URI reference naming the kind of problem."},
+            "title": _STRING, "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string", "description": "What went wrong, for a person to read."},
+            "field": {"type": "string", "description": "The request field at fault, as a dotted path."},
+            "request_id": {"type": "string", "description": "The request's X-Request-ID."},
+        },
+    },
+    "Reason": {
+        "type": "object", "description": "Why a comment was held or rejected: a label at or over a threshold.",
+        "required": ["label", "action"],
+        "properties": {"label": _STRING, "score": _PROBABILITY, "threshold": _PROBABILITY,
+                       "action": {"type": "string", "enum": ["review", "reject"]},
+                       "language": _nullable(_STRING)},
+    },
+    "Span": {
+        "type": "object", "description": "Characters that drove a flag (Python string indices, end exclusive).",
+        "required": ["label", "begin", "end", "text", "score"],
+        "properties": {"label": _STRING, "begin": {"type": "integer", "minimum": 0},
+                       "end": {"type": "integer", "minimum": 0}, "text": _STRING,
+                       "score": {"type": "number", "description": "How much the label's score drops without it."}},
+    },
+    "ModerationResult": {
+        "type": "object", "description": "A retried comment (same id and text) gets this same result again.",
+        "required": ["id", "scores", "flags", "decision", "reasons", "spans", "warnings", "stored", "model_version"],
+        "properties": {
+            "id": {"type": ["string", "integer"], "description": "The comment's id as sent."},
+            "scores": {"type": "object", "additionalProperties": _PROBABILITY,
+                       "description": "One probability per label of the served model; empty when not scored."},
+            "flags": {"type": "array", "items": _STRING, "description": "Labels at or over their flag threshold."},
+            "decision": _DECISION, "reasons": {"type": "array", "items": ref("Reason")},
+            "spans": {"type": "array", "items": ref("Span")},
+            "language": {"type": "string", "description": "Set when the comment's language is not supported."},
+            "warnings": {"type": "array", "items": _STRING,
+                         "description": "What to know about how the comment was scored, for a person to read; "
+                                        "e.g. \"unknown article_id 'x': scored without article context\" when "
+                                        "the comment names an article the service does not have (PUT it first)."},
+            "stored": {"type": "boolean", "description": "The comment is kept in the review store "
+                                                         "(GET /v1/comments/{id} finds it)."},
+            "model_version": {"type": "string", "description": "The model that scored this comment: an earlier one "
+                                                               "when a retry is answered from the store."},
+        },
+    },
+    "ModerateResponse": {
+        "type": "object", "required": ["model_version", "results"],
+        "properties": {"model_version": _STRING,
+                       "results": {"type": "array", "items": ref("ModerationResult"),
+                                   "description": "One result per comment, in request order."}},
+    },
+    "Article": {
+        "type": "object", "required": ["id", "title", "body", "url", "policy", "updated_at"],
+        "properties": {"id": _STRING, "title": _STRING, "body": _STRING, "url": _nullable(_STRING),
+                       "policy": _nullable({"type": "object"}),
+                       "updated_at": _TIMESTAMP},
+    },
+    "DecisionRequest": {
+        "type": "object", "required": ["decision"],
+        "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject"]},
+            "labels": _nullable({"type": "object", "additionalProperties": {"type": "integer", "enum": [0, 1]},
+                                 "description": "Labels the decider confirms, each 0 or 1; the decision implies "
+                                                "others (approve: the rejecting labels 0; reject: its reasons' "
+                                                "labels 1), the rest stay unknown."}),
+            "note": _nullable({"type": "string", "maxLength": 5000}),
+            "version": _nullable({"type": "integer",
+                                  "description": "The comment version the decider saw; another is a 409."}),
+        },
+    },
+    "StoredComment": {
+        "type": "object",
+        "required": ["id", "status", "automatic_decision", "scores", "flags", "version", "created_at", "history"],
+        "properties": {
+            "id": _STRING, "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+            "automatic_decision": _DECISION, "article_id": _nullable(_STRING), "parent_id": _nullable(_STRING),
+            "author_id": _nullable(_STRING), "scores": {"type": "object", "additionalProperties": _PROBABILITY},
+            "flags": {"type": "array", "items": _STRING}, "reasons": {"type": "array", "items": ref("Reason")},
+            "labels": _nullable({"type": "object"}), "model_version": _STRING, "version": {"type": "integer"},
+            "decided_by": _nullable(_STRING), "decided_at": _nullable(_TIMESTAMP),
+            "created_at": _TIMESTAMP,
+            "history": {"type": "array", "items": {
+                "type": "object", "required": ["decision", "actor", "outcome", "at"],
+                "properties": {"decision": _STRING, "labels": _nullable({"type": "object"}),
+                               "note": _nullable(_STRING), "actor": _STRING,
+                               "outcome": {"type": "string", "enum": ["applied", "conflict"]},
+                               "at": _TIMESTAMP}}},
+        },
+    },
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+    "Readiness": {
+        "type": "object", "required": ["status", "model_version", "database"],
+        "properties": {"status": {"type": "string", "enum": ["ready", "not ready"]},
+                       "model_version": _nullable(_STRING), "database": {"type": "boolean"},
+                       "model_error": _STRING},
+    },
+}
+
+# Perspective API, as Coral and other Perspective clients speak it (PROTOCOLS.md sections 1 and 2).
+_TEXT_ENTRY = {"type": "object", "required": ["text"],
+               "properties": {"text": {"type": "string", "description": "At most 20480 UTF-8 bytes."},
+                              "type": {"type": "string", "enum": ["PLAIN_TEXT", "HTML"],
+                                       "description": "Only PLAIN_TEXT is supported."}}}
+_SCORE = {"type": "object", "required": ["value"],
+          "properties": {"value": {"type": "number"}, "type": {"type": "string", "default": "PROBABILITY"}}}
+_SPAN_SCORE = {"type": "object", "required": ["score"],
+               "properties": {"begin": {"type": "integer", "description": "UTF-16 code units."},
+                              "end": {"type": "integer", "description": "UTF-16 code units, exclusive."},
+                              "score": _SCORE}}
+_PERSPECTIVE_SCHEMAS = {
+    "PerspectiveTextEntry": _TEXT_ENTRY,
+    "PerspectiveContext": {
+        "type": "object", "description": "Either entries or articleAndParentComment, not both.",
+        "properties": {"entries": {"type": "array", "items": ref("PerspectiveTextEntry")},
+                       "articleAndParentComment": {"type": "object", "properties": {
+                           "article": ref("PerspectiveTextEntry"), "parentComment": ref("PerspectiveTextEntry")}}},
+    },
+    "PerspectiveScore": _SCORE,
+    "PerspectiveSpanScore": {**_SPAN_SCORE, "properties": {**_SPAN_SCORE["properties"],
+                                                           "score": ref("PerspectiveScore")}},
+    "AnalyzeCommentRequest": {
+        "type": "object", "required": ["comment", "requestedAttributes"],
+        "properties": {
+            "comment": ref("PerspectiveTextEntry"), "context": ref("PerspectiveContext"),
+            "requestedAttributes": {
+                "type": "object", "minProperties": 1, "description": "Attribute names, e.g. TOXICITY, INSULT.",
+                "additionalProperties": {"type": "object", "properties": {
+                    "scoreType": {"type": "string", "description": "Only PROBABILITY is supported."},
+                    "scoreThreshold": {"type": "number", "description": "Leave the attribute out below this."}}}},
+            "spanAnnotations": {"type": "boolean", "default": False},
+            "languages": {"type": "array", "items": _STRING, "description": "ISO 639-1 codes; empty = detect."},
+            "doNotStore": {"type": "boolean", "default": False}, "clientToken": _STRING, "sessionId": _STRING,
+            "communityId": _STRING, "dropUnsupportedAttributes": {"type": "boolean", "default": False},
+        },
+    },
+    "AnalyzeCommentResponse": {
+        "type": "object",
+        "properties": {
+            "attributeScores": {"type": "object", "additionalProperties": {
+                "type": "object", "properties": {"summaryScore": ref("PerspectiveScore"),
+                                                 "spanScores": {"type": "array",
+                                                                "items": ref("PerspectiveSpanScore")}}}},
+            "languages": {"type": "array", "items": _STRING},
+            "detectedLanguages": {"type": "array", "items": _STRING}, "clientToken": _STRING,
+        },
+    },
+    "SuggestCommentScoreRequest": {
+        "type": "object", "required": ["comment", "attributeScores"],
+        "properties": {
+            "comment": ref("PerspectiveTextEntry"), "context": ref("PerspectiveContext"),
+            "attributeScores": {"type": "object", "minProperties": 1, "additionalProperties": {
+                "type": "object", "properties": {"summaryScore": ref("PerspectiveScore"),
+                                                 "spanScores": {"type": "array",
+                                                                "items": ref("PerspectiveSpanScore")}}}},
+            "languages": {"type": "array", "items": _STRING}, "communityId": _STRING, "clientToken": _STRING,
+            "sessionId": _STRING,
+        },
+    },
+    "SuggestCommentScoreResponse": {
+        "type": "object",
+        "properties": {"clientToken": _STRING, "detectedLanguages": {"type": "array", "items": _STRING},
+                       "requestedLanguages": {"type": "array", "items": _STRING}},
+    },
+    "GoogleError": {
+        "type": "object", "required": ["error"], "description": "Google's error envelope; HTTP status = code.",
+        "properties": {"error": {"type": "object", "required": ["code", "message", "status"], "properties": {
+            "code": {"type": "integer"}, "message": _STRING,
+            "status": {"type": "string", "examples": ["INVALID_ARGUMENT", "PERMISSION_DENIED"]},
+            "details": {"type": "array", "items": {"type": "object", "properties": {
+                "@type": _STRING, "errorType": {"type": "string", "examples": ["COMMENT_EMPTY"]}}}}}}},
+    },
+}
+
+# Coral's external moderation phase (PROTOCOLS.md section 4).
+_CORAL_STATUS = {"type": "string", "enum": ["NONE", "APPROVED", "REJECTED", "PREMOD", "SYSTEM_WITHHELD"]}
+_CORAL_SCHEMAS = {
+    "CoralModerationRequest": {
+        "type": "object", "required": ["action", "comment"],
+        "properties": {
+            "action": {"type": "string", "enum": ["NEW", "EDIT"]},
+            "comment": {"type": "object", "required": ["body"], "properties": {
+                "body": {"type": "string", "description": "HTML or plain text, per the phase's format."},
+                "parentID": _nullable(_STRING)}},
+            "author": {"type": "object", "properties": {"id": _STRING, "role": {
+                "type": "string", "enum": ["COMMENTER", "MEMBER", "STAFF", "MODERATOR", "ADMIN"]}}},
+            "story": {"type": "object", "properties": {"id": _STRING, "url": _STRING}},
+            "site": {"type": "object", "properties": {"id": _STRING}},
+            "tenantID": _STRING, "tenantDomain": _STRING,
+        },
+    },
+    "CoralModerationResponse": {
+        "type": "object", "description": "An empty object means no opinion.",
+        "properties": {
+            "status": _CORAL_STATUS,
+            "actions": {"type": "array", "items": {"type": "object", "required": ["actionType", "reason"],
+                                                   "properties": {"actionType": {"const": "FLAG"}, "reason": {
+                                                       "type": "string", "enum": ["COMMENT_DETECTED_TOXIC",
+                                                                                  "COMMENT_DETECTED_SPAM"]}}}},
+            "tags": {"type": "array", "items": {"type": "string", "enum": ["FEATURED", "STAFF"]}},
+            "moderationAction": {"type": "object", "properties": {"status": _CORAL_STATUS, "rejectionReason": {
+                "type": "object", "properties": {"code": _STRING, "legalGrounds": _STRING,
+                                                 "detailedExplanation": _STRING, "customReason": _STRING}}}},
+        },
+    },
+}
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer mk_…"},
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "key",
+                    "description": "The only way Perspective clients send their key."},
+    "coralSignature": {"type": "apiKey", "in": "header", "name": "X-Coral-Signature",
+                       "description": "sha256=HEX[,sha256=HEX…]: HMAC-SHA256 of the raw body with a signing secret."},
+    "reviewSession": {"type": "apiKey", "in": "cookie", "name": "session",
+                      "description": "The review UI's login session; forms also carry its CSRF token (csrf_token "
+                                     "field or X-CSRF-Token header)."},
+}
+_KEY_SECURITY = [{"bearerAuth": []}, {"apiKeyHeader": []}, {"apiKeyQuery": []}]
+
+_PROBLEMS = {
+    400: "The body is not UTF-8 JSON.", 401: "No API key, or one that is not valid.",
+    403: "The API key lacks the scope.", 404: "No such resource.",
+    409: "Someone decided this comment first, or a comment id was sent again with different text.",
+    413: "The body is over the size limit.", 415: "The body is not sent as application/json.",
+    422: "The request is JSON but not a valid request.", 429: "Over the API key's rate limit (RATE_LIMIT).",
+    503: "No model is loaded, or the store is unreachable.",
+}
+_GOOGLE_ERRORS = {400: "INVALID_ARGUMENT: bad request, unsupported attribute or language, or a bad key.",
+                  403: "PERMISSION_DENIED: no key, or one without the scope.",
+                  413: "The body is over the size limit.", 429: "RESOURCE_EXHAUSTED: over the rate limit.",
+                  503: "UNAVAILABLE: no model, or no store."}
+_JSON_BODY_ERRORS = (400, 413, 415, 422)
+_KEY_ERRORS = (401, 403, 503)
+
+
+def _json(schema: dict, media_type: str = "application/json") -> dict:
+    return {"content": {media_type: {"schema": schema}}}
+
+
+def _google_errors() -> dict:
+    return {str(status): {"$ref": f"#/components/responses/GoogleError{status}"} for status in _GOOGLE_ERRORS}
+
+
+def _ok(description: str, schema: str, status: int = 200) -> dict:
+    return {str(status): {"description": description, **_json(ref(schema))}}
+
+
+def _with_request_id(response: dict) -> dict:
+    """A response object that also names the X-Request-ID header every response carries."""
+    if "$ref" in response:
+        return response
+    return {**response, "headers": {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}}}
+
+
+def _link(target: tuple[str, str], description: str, **parameters: str) -> dict:
+    """A link to the operation ``target`` (a key of ``OPERATIONS``); ``parameters`` are runtime expressions."""
+    return {"target": target, "description": description, "parameters": parameters}
+
+
+_ARTICLE_RULE = "/v1/articles/<path:article_id>"
+_COMMENT_RULE = "/v1/comments/<path:comment_id>"
+_DECISION_RULE = "/v1/comments/<path:comment_id>/decision"
+
+_PERSPECTIVE_ANALYZE = {
+    "tags": ["perspective"], "summary": "Perspective API: score a comment",
+    "description": "Drop-in for Google's `comments:analyze`; point Coral's Perspective endpoint here. "
+                   "Attribute names map to the model's labels. Perspective clients send the key as `?key=`. "
+                   "Errors are Google's envelope, not problem+json.",
+    "request": "AnalyzeCommentRequest", "problems": False,
+    "responses": {**_ok("Scores of the requested attributes.", "AnalyzeCommentResponse"), **_google_errors()},
+}
+_PERSPECTIVE_SUGGEST = {
+    "tags": ["perspective"], "summary": "Perspective API: send feedback on a score",
+    "description": "Drop-in for `comments:suggestscore`: Coral sends moderators' decisions here; they are "
+                   "kept as labelled feedback for retraining. A key with the `score` or `review` scope.",
+    "request": "SuggestCommentScoreRequest", "problems": False,
+    "responses": {**_ok("Feedback stored.", "SuggestCommentScoreResponse"), **_google_errors()},
+}
+
+# (Flask rule, method) -> operation. ``request`` names the body schema; ``security`` defaults to the API key
+# when the view requires a scope; ``errors`` lists problem+json statuses beyond those implied by the body,
+# the key, path ids and rate limits; ``problems: False`` where errors are not problem+json but Google's
+# envelope (Perspective) or the review UI's pages; ``links`` go on every 2xx response.
+OPERATIONS: dict[tuple[str, str], dict] = {
+    ("/healthz", "GET"): {"tags": ["operations"], "responses": _ok("The process is up.", "Health")},
+    ("/readyz", "GET"): {"tags": ["operations"], "responses": {
+        **_ok("A model is loaded and the database answers.", "Readiness"),
+        "503": {"description": "Not ready: no model, or no database.", **_json(ref("Readiness"))}}},
+    ("/metrics", "GET"): {"tags": ["operations"], "responses": {"200": {
+        "description": "Prometheus text exposition format.",
+        "content": {"text/plain": {"schema": {"type": "string"}}}}}},
+    ("/openapi.json", "GET"): {"tags": ["operations"], "responses": {"200": {
+        "description": "This document.", **_json({"type": "object"})}}},
+    ("/docs", "GET"): {"tags": ["operations"], "responses": {"200": {
+        "description": "This document as a web page.", "content": {"text/html": {"schema": {"type": "string"}}}}}},
+    ("/v1/moderate", "POST"): {
+        "tags": ["moderation"], "request": "ModerateRequest", "errors": (409, 503),
+        "description": "Send `comment` (one) or `comments` (a batch of at most MAX_BATCH, 100 by default). "
+                       "Comments with an `article_id` are compared with the stored article and remembered as "
+                       "context for later comments on it; one naming an unknown article is scored without it "
+                       "and says so in `warnings`. A stored comment sent again with the same id and text gets "
+                       "its first answer; with other text, a 409.",
+        "responses": _ok("One result per comment.", "ModerateResponse"),
+        # Only held and rejected comments are stored: for an approved one both targets answer 404.
+        "links": {
+            "GetComment": _link((_COMMENT_RULE, "GET"), "The first comment, if it was stored for review.",
+                                comment_id="$response.body#/results/0/id"),
+            "DecideComment": _link((_DECISION_RULE, "POST"), "Decide the first comment, if it was stored.",
+                                   comment_id="$response.body#/results/0/id"),
+        },
+    },
+    (_ARTICLE_RULE, "PUT"): {
+        "tags": ["articles"], "request": "ArticleIn",
+        "responses": {**_ok("Replaced.", "Article"), **_ok("Created.", "Article", 201)},
+        "links": {"GetArticle": _link((_ARTICLE_RULE, "GET"), "The article as stored.",
+                                      article_id="$response.body#/id")},
+    },
+    (_ARTICLE_RULE, "GET"): {"tags": ["articles"], "errors": (404,), "responses": _ok("The article.", "Article")},
+    (_COMMENT_RULE, "GET"): {"tags": ["comments"], "errors": (404,),
+                             "responses": _ok("The comment and its history.", "StoredComment")},
+    (_DECISION_RULE, "POST"): {
+        "tags": ["comments"], "request": "DecisionRequest", "errors": (404, 409),
+        "responses": _ok("The comment after the decision.", "StoredComment"),
+        "links": {"GetComment": _link((_COMMENT_RULE, "GET"), "The comment and its history, with this decision.",
+                                      comment_id="$response.body#/id")},
+    },
+    ("/v1alpha1/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
+    ("/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
+    ("/v1alpha1/comments:suggestscore", "POST"): _PERSPECTIVE_SUGGEST,
+    ("/comments:suggestscore", "POST"): _PERSPECTIVE_SUGGEST,
+    ("/v1/coral/moderate", "POST"): {
+        "tags": ["coral"], "summary": "Coral external moderation phase",
+        "description": "Set this URL, with `?key=KEY`, as an external moderation phase in Coral. When "
+                       "CORAL_SIGNING_SECRETS holds the phase's signing secret(s), the X-Coral-Signature header "
+                       "(coralSignature) must match the raw body too. Answers a status and flags, or 204 when "
+                       "it has no opinion.",
+        "request": "CoralModerationRequest", "body_errors": (400, 413, 415),
+        "responses": {**_ok("Coral's status and flags for the comment.", "CoralModerationResponse"),
+                      "204": {"description": "No opinion: Coral goes on to its next phase."}},
+    },
+}
+
+_UI_ERRORS = {401: "Not logged in (clients that ask for JSON; browsers are redirected to the login page).",
+              403: "The form's CSRF token is missing or stale.", 404: "No such queue or comment.",
+              409: "Someone decided this comment first: recorded in the audit trail, not applied.",
+              422: "A filter, sort or form field is not valid.", 429: "Too many failed logins: try later.",
+              503: "No secret key for sessions, or the database is unreachable."}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_TO_LOGIN = {"302": {"description": "Not logged in: to the login page (or, after a form, back to the page).",
+                     "headers": {"Location": {"schema": {"type": "string"}}}}}
+_QUERY_FILTERS = [{"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+                  for name, schema, description in (
+                      ("label", _STRING, "Only comments flagged with this label."),
+                      ("sort_label", _STRING, "The label whose score orders the queue."),
+                      ("sort", {"type": "string", "enum": ["score", "time", "oldest"]}, "Order."),
+                      ("article", _STRING, "Only comments on this article."))]
+_PAGE = {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}}
+_BULK_QUERY = [{"name": "queue", "in": "query", "required": False,
+                "schema": {"type": "string", "enum": ["review", "auto-rejected", "approved", "rejected"]}},
+               {"name": "decision", "in": "query", "required": True,
+                "schema": {"type": "string", "enum": ["approve", "reject"]}},
+               {"name": "min_score", "in": "query", "required": False, "schema": _PROBABILITY},
+               {"name": "max_score", "in": "query", "required": False, "schema": _PROBABILITY}]
+
+
+def _form(properties: dict, required: tuple[str, ...] = ()) -> dict:
+    return {"type": "object", "properties": {**properties, "csrf_token": _STRING}, "required": list(required)}
+
+
+def _page(summary: str, *errors: int, parameters: list | None = None, form: dict | None = None,
+          ok: dict | None = None, public: bool = False) -> dict:
+    """A review UI operation: HTML for browsers, problem+json errors for clients that ask for JSON."""
+    responses = ok if ok is not None else {"200": {"description": "The page.", "content": _HTML}}
+    if not public:
+        responses = {**responses, **_TO_LOGIN}
+    spec = {"tags": ["review-ui"], "summary": summary, "problems": False, "security": [] if public else
+            [{"reviewSession": []}], "responses": {**responses, **{
+                str(status): {"$ref": f"#/components/responses/Ui{status}"}
+                for status in sorted({*errors, 503, *(() if public else (401,)), *((403,) if form else ())})}}}
+    if parameters:
+        spec["parameters"] = parameters
+    if form is not None:
+        spec["form"] = form
+    return spec
+
+
+_DECISION_FORM = {**_form({"decision": {"type": "string", "enum": ["approve", "reject"]},
+                           "version": {"type": "integer"}, "note": {"type": "string", "maxLength": 5000},
+                           "next": _STRING}, ("decision", "version")),
+                  "patternProperties": {r"^label\.": {
+                      "type": "string", "enum": ["1", "0", ""],
+                      "description": "`label.NAME`: the moderator set the label yes (1) or no (0); empty: unset."}}}
+_REVIEW_OPERATIONS = {
+    ("/review/", "GET"): _page("Go to the review queue", ok={"302": {
+        "description": "To the review queue.", "headers": {"Location": {"schema": {"type": "string"}}}}}),
+    ("/review/login", "GET"): _page("The login form", public=True, parameters=[
+        {"name": "next", "in": "query", "required": False, "schema": _STRING}]),
+    ("/review/login", "POST"): _page("Log in", 429, public=True, form=_form(
+        {"username": _STRING, "password": {"type": "string", "format": "password"}, "next": _STRING}), ok={
+        "200": {"description": "Login refused: the form again, with the reason.", "content": _HTML},
+        "302": {"description": "Logged in: to `next` or the review queue.",
+                "headers": {"Location": {"schema": {"type": "string"}}}}}),
+    ("/review/logout", "POST"): _page("Log out", form=_form({}), ok={}),
+    ("/review/queue/<name>", "GET"): _page("A queue, as cards", 404, 422, parameters=[*_QUERY_FILTERS, _PAGE]),
+    ("/review/comments/<path:client_id>", "GET"): _page("A comment and its decision history", 404),
+    ("/review/comments/<path:client_id>/decision", "POST"): _page(
+        "Approve or reject a comment", 404, 409, 422, form=_DECISION_FORM, ok={"200": {
+            "description": "Decided (clients that ask for JSON; browsers are redirected back).",
+            **_json({"type": "object", "required": ["ok", "message", "status", "version"], "properties": {
+                "ok": {"type": "boolean"}, "message": _STRING, "status": _STRING, "version": {"type": "integer"},
+                "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "card": {"type": "string", "description": "The refreshed card's HTML, on a conflict."}}})}}),
+    ("/review/bulk", "GET"): _page("Confirm a bulk decision", 422, parameters=[*_BULK_QUERY, *_QUERY_FILTERS]),
+    ("/review/bulk", "POST"): _page("Apply a confirmed bulk decision", 422, form=_form(
+        {"queue": _STRING, "decision": {"type": "string", "enum": ["approve", "reject"]},
+         "item": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]+:.+"},
+                  "description": "VERSION:COMMENT_ID of each confirmed comment."},
+         "label": _STRING, "sort_label": _STRING, "min_score": _STRING, "max_score": _STRING}, ("decision",)),
+        ok={}),
+    ("/review/audit", "GET"): _page("The audit trail of decisions", parameters=[
+        {"name": "actor", "in": "query", "required": False, "schema": _STRING,
+         "description": "Admins only: one actor's decisions, e.g. user:alice or key:3."}, _PAGE]),
+}
+OPERATIONS.update(_REVIEW_OPERATIONS)
+
+# Length limits the views enforce on ids in the path.
+_PATH_LIMITS = {"article_id": 200, "comment_id": 200}
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: ``/v1/articles/<path:article_id>`` -> ``/v1/articles/{article_id}``."""
+    return _RULE_ARGUMENT_RE.sub(lambda m: "{" + m.group("name") + "}", rule)
+
+
+def _path_parameters(rule: str) -> list[dict]:
+    parameters = []
+    for match in _RULE_ARGUMENT_RE.finditer(rule):
+        name, converter = match.group("name"), match.group("converter") or "default"
+        schema = {"type": "integer"} if converter == "int" else {
+            "type": "string", "minLength": 1, "maxLength": _PATH_LIMITS.get(name, 1000),
+            # Werkzeug's path converter matches from a character other than "/".
+            "pattern": "^[^/]" if converter == "path" else "^[^/]+$"}
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return parameters
+
+
+def _links(spec: dict, operation_ids: dict[tuple[str, str], str]) -> dict:
+    """The spec's links as OpenAPI link objects; a link to an operation that is not registered is left out."""
+    return {name: {"operationId": operation_ids[link["target"]], "parameters": link["parameters"],
+                   "description": link["description"]}
+            for name, link in spec.get("links", {}).items() if link["target"] in operation_ids}
+
+
+def _operation(spec: dict, view, rule: str, method: str, operation_ids: dict[tuple[str, str], str]) -> dict:
+    docstring = (view.__doc__ or "").strip().splitlines()
+    operation = {"operationId": operation_ids[(rule, method)],
+                 "summary": spec.get("summary") or (docstring[0].rstrip(".") if docstring else ""),
+                 "tags": spec["tags"]}
+    if spec.get("description"):
+        operation["description"] = spec["description"]
+    parameters = _path_parameters(rule) + spec.get("parameters", [])
+    if parameters:
+        operation["parameters"] = parameters
+    errors = set(spec.get("errors", ()))
+    if _RULE_ARGUMENT_RE.search(rule):
+        errors.add(404)  # an id the route cannot match (say, with a line break) is a 404 like an unknown one
+    if rule.startswith(LIMITED_PREFIXES):
+        errors.add(429)
+    if spec.get("request"):
+        operation["requestBody"] = {"required": True, **_json(ref(spec["request"]))}
+    if spec.get("form") is not None:
+        operation["requestBody"] = {"required": True, **_json(spec["form"], "application/x-www-form-urlencoded")}
+    security = spec.get("security")
+    scopes = getattr(view, "required_scopes", ())
+    if security is None and scopes and _error_family(spec) == "Problem":  # Perspective's routes are described by hand
+        security = _KEY_SECURITY
+        operation["description"] = (operation.get("description", "") +
+                                    f"\n\nNeeds an API key with the `{'` or `'.join(scopes)}` scope.").strip()
+    if security is not None:
+        operation["security"] = security
+    family = _error_family(spec)
+    if family == "Problem":
+        if spec.get("request"):
+            errors |= set(spec.get("body_errors", _JSON_BODY_ERRORS))
+        if security == _KEY_SECURITY:
+            errors |= set(_KEY_ERRORS)
+    errors = {status for status in errors if status in _ERROR_STATUSES[family] and str(status) not in spec["responses"]}
+    problems = {str(status): {"$ref": f"#/components/responses/{family}{status}"} for status in sorted(errors)}
+    links = _links(spec, operation_ids)
+    responses = {status: {**response, "links": links} if links and status.startswith("2") else response
+                 for status, response in spec["responses"].items()}
+    operation["responses"] = {status: _with_request_id(response)
+                              for status, response in {**responses, **problems}.items()}
+    return operation
+
+
+_ERROR_STATUSES = {"Problem": _PROBLEMS, "GoogleError": _GOOGLE_ERRORS, "Ui": _UI_ERRORS}
+
+
+def _error_family(spec: dict) -> str:
+    """Which component responses an operation's errors are: Problem, GoogleError or Ui."""
+    if spec.get("problems", True):
+        return "Problem"
+    return "Ui" if spec["tags"] == ["review-ui"] else "GoogleError"
+
+
+def _components() -> dict:
+    _, pydantic_schemas = models_json_schema([(ModerateRequest, "validation"), (ArticleIn, "validation")],
+                                             ref_template=_REF)
+    responses = {f"Problem{status}": _with_request_id({"description": description,
+                                                       **_json(ref("Problem"), PROBLEM_JSON)})
+                 for status, description in _PROBLEMS.items()}
+    responses.update({f"GoogleError{status}": _with_request_id({"description": description,
+                                                                **_json(ref("GoogleError"))})
+                      for status, description in _GOOGLE_ERRORS.items()})
+    responses.update({f"Ui{status}": _with_request_id({"description": description, "content": {
+        **_HTML, PROBLEM_JSON: {"schema": ref("Problem")}}}) for status, description in _UI_ERRORS.items()})
+    return {"schemas": {**pydantic_schemas["$defs"], **_SERVICE_SCHEMAS, **_PERSPECTIVE_SCHEMAS, **_CORAL_SCHEMAS},
+            "responses": responses, "securitySchemes": SECURITY_SCHEMES, "headers": {"X-Request-ID": {
+                "description": "The request's id: the client's X-Request-ID when sane (printable ASCII, at "
+                               "most 128 characters), else a new one. Problem bodies repeat it.",
+                "required": True, "schema": {"type": "string"}}}}
+
+
+def _package_version() -> str:
+    try:
+        return version("comment-moderation")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_document(app: Flask) -> dict:
+    """The OpenAPI 3.1 document of ``app``'s registered routes (static files and HEAD/OPTIONS left out)."""
+    operation_ids: dict[tuple[str, str], str] = {}
+    views = {}
+    # Longest rule first: of a view's two rules, the full one (/v1alpha1/comments:analyze) keeps the plain id.
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (-len(r.rule), r.rule)):
+        if rule.endpoint == "static":
+            continue
+        for method in sorted((rule.methods or set()) - _UNDOCUMENTED_METHODS):
+            if (rule.rule, method) not in OPERATIONS:
+                continue
+            operation_id = f"{rule.endpoint.replace('.', '_')}_{method.lower()}"
+            if operation_id in operation_ids.values():
+                operation_id += "_" + re.sub(r"\W+", "_", rule.rule).strip("_")
+            operation_ids[(rule.rule, method)] = operation_id
+            views[(rule.rule, method)] = app.view_functions[rule.endpoint]
+    # A second pass, so that links can name any operation's id.
+    paths: dict[str, dict] = {}
+    for (rule, method), view in views.items():
+        paths.setdefault(openapi_path(rule), {})[method.lower()] = _operation(OPERATIONS[(rule, method)], view, rule,
+                                                                              method, operation_ids)
+    paths = dict(sorted(paths.items()))
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": "Comment moderation", "version": _package_version(),
+                 "description": "Toxicity and off-topic scores, decisions with reasons and explaining spans, "
+                                "a review queue; Perspective- and Coral-compatible endpoints. Errors of the "
+                                "service's own API are `application/problem+json` (RFC 9457); every response "
+                                "carries an `X-Request-ID`."},
+        "tags": [{"name": "moderation"}, {"name": "articles"}, {"name": "comments"},
+                 {"name": "perspective", "description": "Google Perspective API, as Coral calls it."},
+                 {"name": "coral", "description": "Coral Talk's external moderation phase."},
+                 {"name": "review-ui", "description": "The moderators' web pages (a login session, not a key)."},
+                 {"name": "operations", "description": "Health, readiness, metrics and this document."}],
+        "paths": paths,
+        "components": _components(),
+    }
