@@ -58,11 +58,16 @@ def tiny_corpus(tmp_path_factory) -> tuple[Path, Path]:
     return write_tiny_corpus(tmp_path_factory.mktemp("tiny-corpus"))
 
 
+# Five or six positives a label can never reach MIN_DECIDING_POSITIVES; the tests of holding and rejecting
+# need a model whose labels decide, so the tiny model lets three positives (of two article folds) decide.
+TINY_DECIDING_POSITIVES = 3
+
+
 def _train_tiny(models_dir: Path, comments: Path, articles: Path) -> Registry:
     registry = Registry(models_dir)
     data = load_data([("native", str(comments))], [str(articles)])
-    _, metadata = train(data, registry, n_topics=8, swap_fraction=0.5, min_positives=2,
-                        split=(0.0, 0.0), log=lambda message: None)
+    _, metadata = train(data, registry, n_topics=8, swap_fraction=0.5, min_positives=2, test_size=0.0,
+                        min_deciding_positives=TINY_DECIDING_POSITIVES, log=lambda message: None)
     registry.promote(metadata["version"])
     return registry
 
