@@ -17,7 +17,7 @@ def models():
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 def models_list(models_dir, as_json):
-    """List model versions, oldest first; the current one is marked with *."""
+    """List model versions, oldest first; the current one is marked with *, with the labels that do not decide."""
     registry = open_registry(models_dir)
     current = registry.current()
     versions = registry.versions()
@@ -34,6 +34,16 @@ def models_list(models_dir, as_json):
         auc = (meta.get("metrics", {}).get("toxic") or {}).get("roc_auc")
         click.echo(f"{mark} {meta['version']}  created {meta.get('created', '?')}  labels {len(meta.get('labels', []))}"
                    f"  toxic ROC-AUC {auc}  rows {meta.get('training', {}).get('rows', '?')}")
+        for line in not_deciding(meta):
+            click.echo(f"    {line}")
+
+
+def not_deciding(meta: dict) -> list[str]:
+    """One line per label whose thresholds do not decide on their own, saying why (models trained before
+    labels could not decide have none)."""
+    basis = meta.get("threshold_basis", {})
+    return [f"{label} does not hold or reject on its own: {basis.get(label, {}).get('why', 'too few positives')}"
+            for label, limits in meta.get("thresholds", {}).items() if limits.get("decides") is False]
 
 
 @models.command()
