@@ -13,10 +13,9 @@ from training.train import build_comments, load_data, split_by_article, train
 
 def test_split_by_article_never_shares_an_article(tmp_path):
     frame = load_data([("native", "data/comments.jsonl")]).frame
-    train_rows, val_rows, test_rows = split_by_article(frame, seed=3)
-    sides = [set(frame["article_id"].iloc[rows]) for rows in (train_rows, val_rows, test_rows)]
-    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
-    assert len(train_rows) + len(val_rows) + len(test_rows) == len(frame)
+    train_rows, test_rows = split_by_article(frame, seed=3)
+    assert not set(frame["article_id"].iloc[train_rows]) & set(frame["article_id"].iloc[test_rows])
+    assert len(train_rows) + len(test_rows) == len(frame) and len(test_rows) > 150
 
 
 def test_build_comments_attaches_article_parent_and_thread(tiny_corpus):
@@ -61,7 +60,8 @@ def test_thresholds_reach_their_targets():
 def test_training_metadata_records_data_and_held_out_metrics(default_registry):
     meta = default_registry.load_current().metadata
     assert meta["training"]["rows"] == len(read_comments("data/comments.jsonl"))
-    assert meta["training"]["test_rows"] > 150 and meta["training"]["thresholds_chosen_on"] == "validation"
+    assert meta["training"]["test_rows"] > 150
+    assert meta["training"]["train_rows"] + meta["training"]["test_rows"] == meta["training"]["rows"]
     assert set(meta["labels"]) == {"toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack",
                                    "off_topic"}
     assert meta["metrics"]["toxic"]["roc_auc"] > 0.85
@@ -101,3 +101,38 @@ def test_read_comments_errors_name_the_file_and_line(tmp_path):
     blank.write_text("text,toxic,insult\nhello,1,\n")
     frame = read_comments(blank)
     assert frame["toxic"].iloc[0] == 1 and np.isnan(frame["insult"].iloc[0])
+
+
+def test_thresholds_are_chosen_out_of_fold_and_scarce_labels_do_not_decide(default_registry):
+    meta = default_registry.load_current().metadata
+    chosen = meta["training"]["thresholds"]
+    assert chosen["folds"] == 5 and chosen["rows"] == meta["training"]["train_rows"] == sum(chosen["fold_rows"])
+    frame = read_comments("data/comments.jsonl")
+    assert sum(chosen["fold_articles"]) == frame["article_id"].iloc[split_by_article(frame)[0]].nunique()
+    for label in meta["labels"]:
+        basis, limits = meta["threshold_basis"][label], meta["thresholds"][label]
+        assert basis["rows"] == chosen["rows"] and basis["min_positives"] == thresholds.MIN_DECIDING_POSITIVES
+        assert limits["decides"] is basis["decides"] is (basis["positives"] >= thresholds.MIN_DECIDING_POSITIVES)
+        if not limits["decides"]:
+            assert (limits["review"], limits["reject"]) == (None, None) and label in chosen["not_deciding"]
+    # 21 severe_toxic positives on the training side: the one label of the bundled corpus that cannot decide
+    assert chosen["not_deciding"] == ["severe_toxic"]
+
+
+# The README's first /v1/moderate example: the bridge article.
+BRIDGE = ("Mill Road bridge reopens", "The bridge reopens Monday after eight months of repairs…")
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("Hello", marks=pytest.mark.xfail(strict=True, reason=(
+        "held for profanity (0.25 against 0.07, chosen on 102 positives): no 'hello' in data/, and its character "
+        "n-grams hold 'hell'; a fault of the model, not of its thresholds"))),
+    "Can't wait to cycle over it.",
+    "Thanks for the update.",
+])
+def test_default_model_holds_no_greeting_or_thanks_for_toxicity(default_registry, text):
+    from moderation.model.comment import article_text
+    from moderation.runtime.scorer import Scorer
+
+    result = Scorer(default_registry.load_current()).moderate([Comment(text, article_text(*BRIDGE))])[0]
+    assert {reason["label"] for reason in result.decision.reasons} <= {"off_topic"}  # being redesigned elsewhere
