@@ -342,8 +342,9 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
             "test_rows": int(len(test_rows)), "context_swaps": fit_set.swaps, "context_free_copies": fit_set.copies,
             "seed": seed, "split": "by article",
             "thresholds": {"chosen_on": "out-of-fold scores of the training rows", "grouped_by": "article",
-                           "folds": len(fold_parts), "rows": int(len(train_rows)), "fold_rows":
-                           [part["rows"] for part in fold_parts], "fold_articles": [part["articles"] for part in fold_parts],
+                           "folds": len(fold_parts), "rows": int(len(train_rows)),
+                           "fold_rows": [part["rows"] for part in fold_parts],
+                           "fold_articles": [part["articles"] for part in fold_parts],
                            "min_deciding_positives": min_deciding_positives,
                            "not_deciding": [label for label, t in chosen.items() if not t["decides"]]},
             "label_counts": {label: {"known": int((~np.isnan(y[:, i])).sum()), "positive": int((y[:, i] >= 0.5).sum())}
