@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from moderation.runtime.artifact import Registry
+from training.thresholds import MIN_DECIDING_POSITIVES
 from training.train import default_articles, default_data, load_data, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,11 +64,12 @@ def tiny_corpus(tmp_path_factory) -> tuple[Path, Path]:
 TINY_DECIDING_POSITIVES = 3
 
 
-def _train_tiny(models_dir: Path, comments: Path, articles: Path) -> Registry:
+def _train_tiny(models_dir: Path, comments: Path, articles: Path,
+                min_deciding_positives: int = TINY_DECIDING_POSITIVES) -> Registry:
     registry = Registry(models_dir)
     data = load_data([("native", str(comments))], [str(articles)])
     _, metadata = train(data, registry, n_topics=8, swap_fraction=0.5, min_positives=2, test_size=0.0,
-                        min_deciding_positives=TINY_DECIDING_POSITIVES, log=lambda message: None)
+                        min_deciding_positives=min_deciding_positives, log=lambda message: None)
     registry.promote(metadata["version"])
     return registry
 
@@ -76,6 +78,13 @@ def _train_tiny(models_dir: Path, comments: Path, articles: Path) -> Registry:
 def tiny_registry(tmp_path_factory, tiny_corpus) -> Registry:
     """A registry whose current model was trained on the tiny corpus (labels toxic, insult, off_topic)."""
     return _train_tiny(tmp_path_factory.mktemp("tiny-models"), *tiny_corpus)
+
+
+@pytest.fixture(scope="session")
+def undecided_registry(tmp_path_factory, tiny_corpus) -> Registry:
+    """The tiny model trained with the real minimum of positives: none of its labels decides."""
+    return _train_tiny(tmp_path_factory.mktemp("undecided-models"), *tiny_corpus,
+                       min_deciding_positives=MIN_DECIDING_POSITIVES)
 
 
 @pytest.fixture(scope="session")

@@ -192,3 +192,29 @@ def test_stored_policy_naming_labels_the_model_lacks_is_skipped_not_fatal(client
     result = post(client, auth, {"comment": {"id": "p", "text": "Lovely library.", "article_id": "old"}})
     assert result.status_code == 200
     assert result.get_json()["results"][0]["decision"] == "review"  # the toxic override still applies
+
+
+def test_a_model_whose_labels_do_not_decide_holds_nothing_and_takes_only_flag_overrides(app_factory,
+                                                                                       undecided_registry):
+    from moderation.service import keys
+    from moderation.store.models import Article
+
+    app = app_factory(MODELS_DIR=str(undecided_registry.root))
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {keys.create(app.extensions['moderation.store'], 'k', ('score',))[0]}"}
+    text = "Shut up, you clueless idiot, nobody asked you."
+    result = post(client, auth, {"comment": {"id": "q", "text": text}}).get_json()["results"][0]
+    assert (result["decision"], result["reasons"]) == ("approve", [])
+    assert ("toxic" in result["flags"]) == (result["scores"]["toxic"] >= 0.5)  # flagged at 0.5, for information
+    refused = client.put("/v1/articles/a", headers=auth, json={"title": "A", "policy": {"toxic": {"review": 0.1}}})
+    assert refused.status_code == 422 and "'toxic' does not decide" in refused.get_json()["detail"]
+    inline = post(client, auth, {"comment": {"id": "r", "text": text}, "article": {"policy": {"toxic": {"reject": 0}}}})
+    assert inline.status_code == 422
+    flag_only = client.put("/v1/articles/a", headers=auth, json={"title": "A", "policy": {"toxic": {"flag": 0.0}}})
+    assert flag_only.status_code == 201
+    flagged = post(client, auth, {"comment": {"id": "s", "text": text, "article_id": "a"}}).get_json()["results"][0]
+    assert flagged["decision"] == "approve" and "toxic" in flagged["flags"]
+    with app.extensions["moderation.store"].session() as session:  # as if stored when toxic decided
+        session.add(Article(id="old", title="Old", body="", policy={"toxic": {"review": 0.0, "flag": 1.0}}))
+    kept = post(client, auth, {"comment": {"id": "t", "text": text, "article_id": "old"}}).get_json()["results"][0]
+    assert kept["decision"] == "approve" and "toxic" not in kept["flags"]  # its flag override still applies
