@@ -136,3 +136,22 @@ def test_default_model_holds_no_greeting_or_thanks_for_toxicity(default_registry
 
     result = Scorer(default_registry.load_current()).moderate([Comment(text, article_text(*BRIDGE))])[0]
     assert {reason["label"] for reason in result.decision.reasons} <= {"off_topic"}  # being redesigned elsewhere
+
+
+def test_a_fold_that_can_learn_no_label_leaves_its_rows_unscored(tmp_path):
+    """Hold out the one article with every positive: that fold's model has nothing to learn from."""
+    path = tmp_path / "comments.jsonl"
+    abuse = ["You are an idiot.", "Shut up, moron.", "What a pathetic clown you are.", "Stupid people, stupid idea.",
+             "Nobody asked you, fool.", "Go away, you clueless twit."]
+    civil = ["The bridge deck looks solid now.", "Evening hours help students.", "Laptops for loan are a smart idea.",
+             "The detour added twenty minutes.", "Staff were kind to my kids.", "Will there be a cycle lane?"]
+    rows = [{"article_id": "a", "text": text, "toxic": 1} for text in abuse]
+    rows += [{"article_id": article, "text": f"{text} ({article})", "toxic": 0} for article in "abc" for text in civil]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.warns(LabelSkippedWarning, match="'off_topic' skipped"):  # the final model: no off-topic negatives
+        _, meta = train(load_data([("native", str(path))]), n_topics=4, min_positives=2, test_size=0.0, folds=3,
+                        log=lambda message: None)
+    chosen = meta["training"]["thresholds"]
+    assert sorted(chosen["fold_labels_learnt"]) == [0, 1, 1] and chosen["rows"] == 24
+    assert meta["threshold_basis"]["toxic"]["rows"] == 12 and meta["threshold_basis"]["toxic"]["positives"] == 0
+    assert meta["thresholds"]["toxic"]["decides"] is False

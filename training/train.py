@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 
-from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic
+from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic, NoLabelLearnt
 from moderation.model.comment import MAX_THREAD, Comment, article_text
 from moderation.model.features import CommentFeaturizer
 from moderation.runtime.artifact import Registry, read_metadata
@@ -257,17 +257,29 @@ def out_of_fold_scores(comments: list[Comment], y: np.ndarray, weights: np.ndarr
     for fold, (fit_part, held_part) in enumerate(splitter.split(rows, groups=groups[rows])):
         fit_set = _fit_set(comments, y, weights, article_ids, rows[fit_part], np.random.default_rng([seed, fold + 1]),
                            swap_fraction)
-        with warnings.catch_warnings():  # a fold may lack a rare label's positives: its rows stay unscored (NaN)
-            warnings.simplefilter("ignore", LabelSkippedWarning)
-            pipeline = fit_pipeline(fit_set.comments, fit_set.y, fit_set.weights, **fit_params)
-        predicted = pipeline.predict_proba([comments[i] for i in rows[held_part]])
-        for k, label in enumerate(pipeline.named_steps["labels"].labels_):
-            if label in labels:
-                scores[held_part, labels.index(label)] = predicted[:, k]
-        described.append({"rows": int(len(held_part)), "articles": int(len(set(groups[rows[held_part]])))})
-        log(f"threshold fold {fold + 1} of {splitter.n_splits}: fitted on {len(fit_part)} comments, "
-            f"scored {len(held_part)}")
+        pipeline = _fit_fold(fit_set, fit_params)
+        learnt = list(pipeline.named_steps["labels"].labels_) if pipeline is not None else []
+        if learnt:
+            predicted = pipeline.predict_proba([comments[i] for i in rows[held_part]])
+            for k, label in enumerate(learnt):
+                if label in labels:
+                    scores[held_part, labels.index(label)] = predicted[:, k]
+        described.append({"rows": int(len(held_part)), "articles": int(len(set(groups[rows[held_part]]))),
+                          "labels": len(learnt)})
+        log(f"threshold fold {fold + 1} of {splitter.n_splits}: fitted on {len(fit_part)} comments "
+            f"({len(learnt)} labels learnt), scored {len(held_part)}")
     return scores, described
+
+
+def _fit_fold(fit_set: _FitSet, fit_params: dict) -> Pipeline | None:
+    """A fold's model, or None where it can learn no label (a tiny corpus). A label a fold cannot learn is left
+    out without a warning: the rows it would score stay unscored (NaN), and the final fit warns for the model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LabelSkippedWarning)
+        try:
+            return fit_pipeline(fit_set.comments, fit_set.y, fit_set.weights, **fit_params)
+        except NoLabelLearnt:
+            return None
 
 
 def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
@@ -345,6 +357,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
                            "folds": len(fold_parts), "rows": int(len(train_rows)),
                            "fold_rows": [part["rows"] for part in fold_parts],
                            "fold_articles": [part["articles"] for part in fold_parts],
+                           "fold_labels_learnt": [part["labels"] for part in fold_parts],
                            "min_deciding_positives": min_deciding_positives,
                            "not_deciding": [label for label, t in chosen.items() if not t["decides"]]},
             "label_counts": {label: {"known": int((~np.isnan(y[:, i])).sum()), "positive": int((y[:, i] >= 0.5).sum())}
