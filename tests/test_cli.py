@@ -119,7 +119,7 @@ def test_train_prints_version_and_metrics_then_models_commands(run, tiny_corpus,
     assert f"* {second}" in out and first in out
     # Some fifty comments: no label has the 30 positives it needs to decide, and each says so in both listings.
     for label in LABELS:
-        assert re.search(rf"^    {label} does not hold or reject on its own: \d+ positives, fewer than the 30 a "
+        assert re.search(rf"^    {label} only flags, never holds or rejects: \d+ positives, fewer than the 30 a "
                          r"threshold needs$", out, re.MULTILINE)
     listed = json.loads(run("models", "list", "--models", str(models), "--json")[0])["versions"]
     assert all(limits["decides"] is False for meta in listed for limits in meta["thresholds"].values())

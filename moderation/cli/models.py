@@ -39,10 +39,10 @@ def models_list(models_dir, as_json):
 
 
 def not_deciding(meta: dict) -> list[str]:
-    """One line per label whose thresholds do not decide on their own, saying why (models trained before
-    labels could not decide have none)."""
+    """One line per label that does not decide, saying why (models trained before labels could stop deciding
+    have none)."""
     basis = meta.get("threshold_basis", {})
-    return [f"{label} does not hold or reject on its own: {basis.get(label, {}).get('why', 'too few positives')}"
+    return [f"{label} only flags, never holds or rejects: {basis.get(label, {}).get('why', 'too few positives')}"
             for label, limits in meta.get("thresholds", {}).items() if limits.get("decides") is False]
 
 
