@@ -155,3 +155,12 @@ def test_a_fold_that_can_learn_no_label_leaves_its_rows_unscored(tmp_path):
     assert sorted(chosen["fold_labels_learnt"]) == [0, 1, 1] and chosen["rows"] == 24
     assert meta["threshold_basis"]["toxic"]["rows"] == 12 and meta["threshold_basis"]["toxic"]["positives"] == 0
     assert meta["thresholds"]["toxic"]["decides"] is False
+
+
+def test_thresholds_need_two_folds_and_two_training_articles(tiny_corpus):
+    data = load_data([("native", str(tiny_corpus[0]))], [str(tiny_corpus[1])])
+    with pytest.raises(DataError, match="folds must be at least 2"):
+        train(data, folds=1, log=lambda message: None)
+    data.frame["article_id"] = "bridge"
+    with pytest.raises(DataError, match="need at least two articles"):
+        train(data, test_size=0.0, log=lambda message: None)
