@@ -44,8 +44,9 @@ def passes(case: Case, result: Result, thresholds: dict[str, dict]) -> bool:
     """Whether one scored comment meets its case's expectation (see benchmarks.functional_cases)."""
     scores, decision = result.scores, result.decision
 
-    def below_review(label: str) -> bool:
-        return scores[label] < thresholds[label]["review"]
+    def below_review(label: str) -> bool:  # a label that does not decide has no review threshold: it never holds
+        review = thresholds[label]["review"]
+        return review is None or scores[label] < review
 
     if case.expect == "not_toxic":
         return below_review("toxic") and decision.decision != REJECT

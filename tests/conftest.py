@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from moderation.runtime.artifact import Registry
+from training.thresholds import MIN_DECIDING_POSITIVES
 from training.train import default_articles, default_data, load_data, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,11 +100,17 @@ def tiny_corpus(tmp_path_factory) -> tuple[Path, Path]:
     return write_tiny_corpus(tmp_path_factory.mktemp("tiny-corpus"))
 
 
-def _train_tiny(models_dir: Path, comments: Path, articles: Path) -> Registry:
+# Five or six positives a label can never reach MIN_DECIDING_POSITIVES; the tests of holding and rejecting
+# need a model whose labels decide, so the tiny model lets three positives (of two article folds) decide.
+TINY_DECIDING_POSITIVES = 3
+
+
+def _train_tiny(models_dir: Path, comments: Path, articles: Path,
+                min_deciding_positives: int = TINY_DECIDING_POSITIVES) -> Registry:
     registry = Registry(models_dir)
     data = load_data([("native", str(comments))], [str(articles)])
-    _, metadata = train(data, registry, n_topics=8, swap_fraction=0.5, min_positives=2,
-                        split=(0.0, 0.0), log=lambda message: None)
+    _, metadata = train(data, registry, n_topics=8, swap_fraction=0.5, min_positives=2, test_size=0.0,
+                        min_deciding_positives=min_deciding_positives, log=lambda message: None)
     registry.promote(metadata["version"])
     return registry
 
@@ -112,6 +119,13 @@ def _train_tiny(models_dir: Path, comments: Path, articles: Path) -> Registry:
 def tiny_registry(tmp_path_factory, tiny_corpus) -> Registry:
     """A registry whose current model was trained on the tiny corpus (labels toxic, insult, off_topic)."""
     return _train_tiny(tmp_path_factory.mktemp("tiny-models"), *tiny_corpus)
+
+
+@pytest.fixture(scope="session")
+def undecided_registry(tmp_path_factory, tiny_corpus) -> Registry:
+    """The tiny model trained with the real minimum of positives: none of its labels decides."""
+    return _train_tiny(tmp_path_factory.mktemp("undecided-models"), *tiny_corpus,
+                       min_deciding_positives=MIN_DECIDING_POSITIVES)
 
 
 @pytest.fixture(scope="session")

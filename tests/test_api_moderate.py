@@ -269,3 +269,29 @@ def test_a_comment_id_whose_stored_text_was_purged_is_a_409_too(client, auth, ap
     assert purge(app.extensions["moderation.store"], 0, keep_labels=True).comments_anonymised == 1
     response = post(client, auth, {"comment": {"id": "old", "text": HELD}})
     assert response.status_code == 409 and "purged" in response.get_json()["detail"]
+
+
+def test_a_model_whose_labels_do_not_decide_holds_nothing_and_takes_only_flag_overrides(app_factory,
+                                                                                       undecided_registry):
+    from moderation.service import keys
+    from moderation.store.models import Article
+
+    app = app_factory(MODELS_DIR=str(undecided_registry.root))
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {keys.create(app.extensions['moderation.store'], 'k', ('score',))[0]}"}
+    text = "Shut up, you clueless idiot, nobody asked you."
+    result = post(client, auth, {"comment": {"id": "q", "text": text}}).get_json()["results"][0]
+    assert (result["decision"], result["reasons"]) == ("approve", [])
+    assert ("toxic" in result["flags"]) == (result["scores"]["toxic"] >= 0.5)  # flagged at 0.5, for information
+    refused = client.put("/v1/articles/a", headers=auth, json={"title": "A", "policy": {"toxic": {"review": 0.1}}})
+    assert refused.status_code == 422 and "'toxic' does not decide" in refused.get_json()["detail"]
+    inline = post(client, auth, {"comment": {"id": "r", "text": text}, "article": {"policy": {"toxic": {"reject": 0}}}})
+    assert inline.status_code == 422
+    flag_only = client.put("/v1/articles/a", headers=auth, json={"title": "A", "policy": {"toxic": {"flag": 0.0}}})
+    assert flag_only.status_code == 201
+    flagged = post(client, auth, {"comment": {"id": "s", "text": text, "article_id": "a"}}).get_json()["results"][0]
+    assert flagged["decision"] == "approve" and "toxic" in flagged["flags"]
+    with app.extensions["moderation.store"].session() as session:  # as if stored when toxic decided
+        session.add(Article(id="old", title="Old", body="", policy={"toxic": {"review": 0.0, "flag": 1.0}}))
+    kept = post(client, auth, {"comment": {"id": "t", "text": text, "article_id": "old"}}).get_json()["results"][0]
+    assert kept["decision"] == "approve" and "toxic" not in kept["flags"]  # its flag override still applies

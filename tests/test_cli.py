@@ -1,5 +1,6 @@
 """The CLI contract: output shape, errors as one line naming the file or line, non-zero exit, no traceback."""
 import json
+import re
 
 import pytest
 
@@ -110,11 +111,21 @@ def test_train_prints_version_and_metrics_then_models_commands(run, tiny_corpus,
                             for i, l in enumerate(lines)))
     out, _ = run("train", "--data", str(data), "--out", str(models))
     assert "model version:" in out and "ROC-AUC" in out and "promoted" in out
+    assert re.search(r"thresholds chosen on \d+ training rows scored out of fold \(5 article folds\)", out)
     first = out.split("model version: ")[1].split()[0]
     out, _ = run("train", "--data", str(data), "--out", str(models), "--seed", "1")
     second = out.split("model version: ")[1].split()[0]
     out, _ = run("models", "list", "--models", str(models))
     assert f"* {second}" in out and first in out
+    # Some fifty comments: no label has the 30 positives it needs to decide, and each says so in both listings.
+    for label in LABELS:
+        assert re.search(rf"^    {label} only flags, never holds or rejects: \d+ positives, fewer than the 30 a "
+                         r"threshold needs$", out, re.MULTILINE)
+    listed = json.loads(run("models", "list", "--models", str(models), "--json")[0])["versions"]
+    assert all(limits["decides"] is False for meta in listed for limits in meta["thresholds"].values())
+    scored, _ = run("score", "--model", str(models), str(_write(tmp_path / "in.jsonl", [
+        json.dumps({"id": "a", "text": "You pathetic idiot, shut up, you clueless moron."})])))
+    assert json.loads(scored)["decision"] == "approve" and json.loads(scored)["reasons"] == []
     out, _ = run("models", "rollback", "--models", str(models))
     assert first in out
     out, _ = run("models", "promote", second, "--models", str(models))

@@ -25,8 +25,8 @@ FLOORS = {
     "sharp civil disagreement": 0.66,
     "obfuscated abuse": 0.86,
     "threats (direct and veiled)": 0.62,
-    "insults without profanity": 0.70,
-    "profanity that is not an attack": 0.86,
+    "insults without profanity": 0.82,
+    "profanity that is not an attack": 0.74,
     "off-topic drift": 0.86,
 }
 THRESHOLDS = {label: {"flag": 0.5, "review": 0.3, "reject": 0.9} for label in ("toxic", "insult", "off_topic")}

@@ -111,3 +111,73 @@ def test_training_gives_a_reject_threshold_only_to_rejecting_labels(label):
     scores = np.concatenate([np.linspace(0.9, 1.0, 40), np.linspace(0.0, 0.1, 40)])  # perfectly separated
     reject = thresholds.choose(truth, scores, label)["reject"]
     assert (reject is not None) == (label in REJECT_LABELS)
+
+
+NOT_DECIDING = {"flag": 0.5, "review": None, "reject": None, "decides": False}
+WITH_A_QUIET_LABEL = {**{label: {**limits, "decides": True} for label, limits in THRESHOLDS.items()},
+                      "severe_toxic": NOT_DECIDING}
+
+
+def test_a_label_that_does_not_decide_flags_but_never_holds():
+    decision = Policy.from_model(WITH_A_QUIET_LABEL).decide(
+        {"toxic": 0.1, "severe_toxic": 0.99, "profanity": 0.0, "off_topic": 0.0})
+    assert (decision.decision, decision.flags, decision.reasons) == (APPROVE, ["severe_toxic"], [])
+
+
+def test_a_label_that_does_not_decide_is_not_a_reason_beside_one_that_does():
+    decision = Policy.from_model(WITH_A_QUIET_LABEL).decide(
+        {"toxic": 0.35, "severe_toxic": 0.99, "profanity": 0.0, "off_topic": 0.0})
+    assert decision.decision == REVIEW and decision.flags == ["severe_toxic"]
+    assert [reason["label"] for reason in decision.reasons] == ["toxic"]
+
+
+def test_overrides_may_set_only_the_flag_of_a_label_that_does_not_decide():
+    policy = Policy.from_model(WITH_A_QUIET_LABEL)
+    for key in ("review", "reject"):
+        with pytest.raises(PolicyError, match="'severe_toxic' does not decide"):
+            policy.with_overrides({"severe_toxic": {key: 0.1}})
+    stricter = policy.with_overrides({"severe_toxic": {"flag": 0.2, "review": None}})
+    decision = stricter.decide({"toxic": 0.0, "severe_toxic": 0.3, "profanity": 0.0, "off_topic": 0.0})
+    assert (decision.decision, decision.flags) == (APPROVE, ["severe_toxic"])
+
+
+def test_applicable_keeps_what_this_model_can_take_of_a_stored_policy():
+    policy = Policy.from_model(WITH_A_QUIET_LABEL)
+    stored = {"toxic": {"review": 0.1}, "severe_toxic": {"review": 0.1, "flag": 0.3}, "sarcasm": {"review": 0.2}}
+    assert policy.applicable(stored) == {"toxic": {"review": 0.1}, "severe_toxic": {"flag": 0.3}}
+    policy.with_overrides(policy.applicable(stored))  # accepted as a whole
+
+
+def test_models_without_decides_decide_on_every_label():
+    """Thresholds from before labels could stop deciding have no ``decides``: every label decides, as it did."""
+    decision = Policy.from_model(THRESHOLDS).decide({"toxic": 0.0, "profanity": 0.45, "off_topic": 0.0})
+    assert decision.decision == REVIEW and decision.reasons[0]["label"] == "profanity"
+
+
+_LABELS = ("toxic", "severe_toxic", "insult", "profanity", "off_topic")
+_unit = st.integers(0, 10_000).map(lambda n: n / 10_000)  # scores and thresholds have 4 decimals
+
+
+@st.composite
+def _thresholds(draw):
+    """Any thresholds, even numbers beside ``"decides": false`` (as in metadata edited by hand)."""
+    return {label: {"flag": draw(_unit), "review": draw(st.none() | _unit), "reject": draw(st.none() | _unit),
+                    "decides": draw(st.booleans())} for label in _LABELS}
+
+
+@given(model=_thresholds(), scores=st.fixed_dictionaries({label: _unit for label in _LABELS}),
+       overrides=st.dictionaries(st.sampled_from(_LABELS), st.fixed_dictionaries({}, optional={
+           "flag": _unit, "review": st.none() | _unit, "reject": st.none() | _unit}), max_size=3))
+def test_holds_always_have_reasons_and_only_deciding_labels_are_reasons(model, scores, overrides):
+    base = Policy.from_model(model)
+    policy = base.with_overrides(base.applicable(overrides))
+    decision = policy.decide(scores)
+    deciding = {label for label, limits in model.items() if limits["decides"]}
+    assert all(reason["label"] in deciding for reason in decision.reasons)
+    assert (decision.decision == APPROVE) == (decision.reasons == [])
+    if decision.decision == REJECT:
+        assert any(reason["action"] == REJECT for reason in decision.reasons)
+    for reason in decision.reasons:
+        assert reason["score"] >= reason["threshold"]
+    alone = {label: score for label, score in scores.items() if label not in deciding}
+    assert policy.decide(alone).decision == APPROVE  # whatever they score, labels that do not decide never hold

@@ -8,15 +8,14 @@ from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic
 from moderation.model.comment import Comment
 from training import thresholds
 from training.schema import DataError, read_comments
-from training.train import build_comments, load_data, split_by_article
+from training.train import build_comments, load_data, split_by_article, train
 
 
 def test_split_by_article_never_shares_an_article(tmp_path):
     frame = load_data([("native", "data/comments.jsonl")]).frame
-    train_rows, val_rows, test_rows = split_by_article(frame, seed=3)
-    sides = [set(frame["article_id"].iloc[rows]) for rows in (train_rows, val_rows, test_rows)]
-    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
-    assert len(train_rows) + len(val_rows) + len(test_rows) == len(frame)
+    train_rows, test_rows = split_by_article(frame, seed=3)
+    assert not set(frame["article_id"].iloc[train_rows]) & set(frame["article_id"].iloc[test_rows])
+    assert len(train_rows) + len(test_rows) == len(frame) and len(test_rows) > 150
 
 
 def test_build_comments_attaches_article_parent_and_thread(tiny_corpus):
@@ -61,7 +60,8 @@ def test_thresholds_reach_their_targets():
 def test_training_metadata_records_data_and_held_out_metrics(default_registry):
     meta = default_registry.load_current().metadata
     assert meta["training"]["rows"] == len(read_comments("data/comments.jsonl"))
-    assert meta["training"]["test_rows"] > 150 and meta["training"]["thresholds_chosen_on"] == "validation"
+    assert meta["training"]["test_rows"] > 150
+    assert meta["training"]["train_rows"] + meta["training"]["test_rows"] == meta["training"]["rows"]
     assert set(meta["labels"]) == {"toxic", "severe_toxic", "insult", "profanity", "threat", "identity_attack",
                                    "off_topic"}
     assert meta["metrics"]["toxic"]["roc_auc"] > 0.85
@@ -101,3 +101,66 @@ def test_read_comments_errors_name_the_file_and_line(tmp_path):
     blank.write_text("text,toxic,insult\nhello,1,\n")
     frame = read_comments(blank)
     assert frame["toxic"].iloc[0] == 1 and np.isnan(frame["insult"].iloc[0])
+
+
+def test_thresholds_are_chosen_out_of_fold_and_scarce_labels_do_not_decide(default_registry):
+    meta = default_registry.load_current().metadata
+    chosen = meta["training"]["thresholds"]
+    assert chosen["folds"] == 5 and chosen["rows"] == meta["training"]["train_rows"] == sum(chosen["fold_rows"])
+    frame = read_comments("data/comments.jsonl")
+    assert sum(chosen["fold_articles"]) == frame["article_id"].iloc[split_by_article(frame)[0]].nunique()
+    for label in meta["labels"]:
+        basis, limits = meta["threshold_basis"][label], meta["thresholds"][label]
+        assert basis["rows"] == chosen["rows"] and basis["min_positives"] == thresholds.MIN_DECIDING_POSITIVES
+        assert limits["decides"] is basis["decides"] is (basis["positives"] >= thresholds.MIN_DECIDING_POSITIVES)
+        if not limits["decides"]:
+            assert (limits["review"], limits["reject"]) == (None, None) and label in chosen["not_deciding"]
+    # 21 severe_toxic positives on the training side: the one label of the bundled corpus that cannot decide
+    assert chosen["not_deciding"] == ["severe_toxic"]
+
+
+# The README's first /v1/moderate example: the bridge article.
+BRIDGE = ("Mill Road bridge reopens", "The bridge reopens Monday after eight months of repairs…")
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("Hello", marks=pytest.mark.xfail(strict=True, reason=(
+        "held for profanity (0.25 against 0.07, chosen on 102 positives): no 'hello' in data/, and its character "
+        "n-grams hold 'hell'; a fault of the model, not of its thresholds"))),
+    "Can't wait to cycle over it.",
+    "Thanks for the update.",
+])
+def test_default_model_holds_no_greeting_or_thanks_for_toxicity(default_registry, text):
+    from moderation.model.comment import article_text
+    from moderation.runtime.scorer import Scorer
+
+    result = Scorer(default_registry.load_current()).moderate([Comment(text, article_text(*BRIDGE))])[0]
+    assert {reason["label"] for reason in result.decision.reasons} <= {"off_topic"}  # being redesigned elsewhere
+
+
+def test_a_fold_that_can_learn_no_label_leaves_its_rows_unscored(tmp_path):
+    """Hold out the one article with every positive: that fold's model has nothing to learn from."""
+    path = tmp_path / "comments.jsonl"
+    abuse = ["You are an idiot.", "Shut up, moron.", "What a pathetic clown you are.", "Stupid people, stupid idea.",
+             "Nobody asked you, fool.", "Go away, you clueless twit."]
+    civil = ["The bridge deck looks solid now.", "Evening hours help students.", "Laptops for loan are a smart idea.",
+             "The detour added twenty minutes.", "Staff were kind to my kids.", "Will there be a cycle lane?"]
+    rows = [{"article_id": "a", "text": text, "toxic": 1} for text in abuse]
+    rows += [{"article_id": article, "text": f"{text} ({article})", "toxic": 0} for article in "abc" for text in civil]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.warns(LabelSkippedWarning, match="'off_topic' skipped"):  # the final model: no off-topic negatives
+        _, meta = train(load_data([("native", str(path))]), n_topics=4, min_positives=2, test_size=0.0, folds=3,
+                        log=lambda message: None)
+    chosen = meta["training"]["thresholds"]
+    assert sorted(chosen["fold_labels_learnt"]) == [0, 1, 1] and chosen["rows"] == 24
+    assert meta["threshold_basis"]["toxic"]["rows"] == 12 and meta["threshold_basis"]["toxic"]["positives"] == 0
+    assert meta["thresholds"]["toxic"]["decides"] is False
+
+
+def test_thresholds_need_two_folds_and_two_training_articles(tiny_corpus):
+    data = load_data([("native", str(tiny_corpus[0]))], [str(tiny_corpus[1])])
+    with pytest.raises(DataError, match="folds must be at least 2"):
+        train(data, folds=1, log=lambda message: None)
+    data.frame["article_id"] = "bridge"
+    with pytest.raises(DataError, match="need at least two articles"):
+        train(data, test_size=0.0, log=lambda message: None)

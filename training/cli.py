@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from moderation import settings
+from moderation.cli.models import not_deciding
 from moderation.model.classifier import LabelSkippedWarning
 from moderation.runtime.artifact import Registry
 
@@ -80,6 +81,11 @@ def train(data, formats, articles, out_dir, promote, seed, source_weights, inclu
                    f"{_fmt(entry['pr_auc']):>8}")
     for label in metadata["training"]["skipped_labels"]:
         click.echo(f"{label:<16} skipped: too few labelled positives")
+    chosen = metadata["training"]["thresholds"]
+    click.echo(f"thresholds chosen on {chosen['rows']} training rows scored out of fold ({chosen['folds']} article "
+               f"folds)")
+    for line in not_deciding(metadata):
+        click.echo(line)
     if promote:
         registry.promote(metadata["version"])
         click.echo(f"promoted {metadata['version']} to current")

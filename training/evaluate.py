@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
+from moderation.runtime.policy import THRESHOLD_NAMES
+
 
 def _at_threshold(truth: np.ndarray, scores: np.ndarray, threshold: float | None) -> dict | None:
     if threshold is None:
@@ -36,7 +38,8 @@ def evaluate_predictions(y: np.ndarray, scores: np.ndarray, labels: list[str],
     labels : list of str
         Column names.
     thresholds : dict, optional
-        ``{label: {"flag", "review", "reject"}}``; precision/recall/F1 are reported at each.
+        ``{label: {"flag", "review", "reject", ...}}``; precision/recall/F1 are reported at each (``None``
+        for a threshold that is ``None``: a label that never rejects, or does not decide).
 
     Returns
     -------
@@ -55,8 +58,8 @@ def evaluate_predictions(y: np.ndarray, scores: np.ndarray, labels: list[str],
             entry["pr_auc"] = round(float(average_precision_score(truth, s)), 4)
         if len(truth):
             entry["brier"] = round(float(np.mean((s - y[known, j]) ** 2)), 4)
-            entry["at"] = {name: _at_threshold(truth, s, value)
-                           for name, value in (thresholds or {}).get(label, {}).items() if name != "basis"}
+            limits = (thresholds or {}).get(label, {})
+            entry["at"] = {name: _at_threshold(truth, s, limits[name]) for name in THRESHOLD_NAMES if name in limits}
         report[label] = entry
     return report
 

@@ -1,5 +1,5 @@
-"""Per-label thresholds chosen on a validation split: flag at best F1, review at high recall within a budget of
-false alarms, reject only where the validation evidence vouches for high precision."""
+"""Per-label thresholds chosen on held-out scores: flag at best F1, review at high recall within a budget of false
+alarms, reject only where the evidence vouches for high precision; a label with too few positives decides nothing."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,11 +14,13 @@ REVIEW_MAX_FALSE_ALARMS = 0.03
 # Off-topic only ever holds for review, and a moderator clears a wrongly held on-topic comment at a glance.
 LABEL_MAX_FALSE_ALARMS = {"off_topic": 0.10}
 REJECT_PRECISION = 0.90
-MIN_REJECT_POSITIVES = 8  # fewer validation positives than this cannot vouch for a precision target
+# Below this many positives one comment moves recall by over 3 points: the cuts would be set by a few cases.
+MIN_DECIDING_POSITIVES = 30
+# A label that does not decide flags where its probability says "more likely than not": no cut can be tuned.
+NOT_DECIDING_FLAG = 0.5
 # A reject threshold needs the lower bound of precision's one-sided 95% Wilson interval, not just the point
 # estimate, at the target: ten out of ten correct is not yet evidence of 90% precision (the bound is 0.79).
 REJECT_CONFIDENCE_Z = 1.645
-FALLBACK = {"flag": 0.5, "review": 0.5, "reject": None}
 
 
 def _false_alarm_cut(negative_scores: np.ndarray, budget: float) -> float:
@@ -41,39 +43,49 @@ def _wilson_lower(successes: np.ndarray, trials: np.ndarray, z: float = REJECT_C
 
 
 def choose(y_true: np.ndarray, scores: np.ndarray, label: str, review_recall: float = REVIEW_RECALL,
-           reject_precision: float = REJECT_PRECISION, review_max_false_alarms: float | None = None) -> dict:
-    """Thresholds for one label from validation labels (soft labels binarised at 0.5) and scores.
+           reject_precision: float = REJECT_PRECISION, review_max_false_alarms: float | None = None,
+           min_positives: int = MIN_DECIDING_POSITIVES) -> dict:
+    """Thresholds for one label from held-out labels (soft labels binarised at 0.5) and scores.
 
     Parameters
     ----------
     y_true : ndarray
-        Validation labels; NaN rows are ignored.
+        Held-out labels; NaN rows are ignored.
     scores : ndarray
-        The model's probabilities for the same rows.
+        The model's probabilities for the same rows; NaN rows (no model scored them) are ignored.
     label : str
         The label's name (only labels in ``REJECT_LABELS`` get a reject threshold).
     review_recall : float
         Review holds at least this share of the positives, unless that breaks the false-alarm budget.
     reject_precision : float
-        Precision a reject threshold must reach on validation.
+        Precision a reject threshold must reach on the held-out rows.
     review_max_false_alarms : float, optional
         Most of the negatives that review may hold; the review threshold is the higher of the two. Default:
         ``LABEL_MAX_FALSE_ALARMS`` for the label, else ``REVIEW_MAX_FALSE_ALARMS``.
+    min_positives : int
+        Fewer positives (or negatives) than this and the label does not decide: ``review`` and ``reject``
+        are ``None``, ``flag`` is ``NOT_DECIDING_FLAG`` and ``decides`` is false.
 
     Returns
     -------
     dict
         ``flag``, ``review``, ``reject`` (``None`` where no threshold's precision reaches the target with
-        95% confidence) and ``basis``: how many validation rows and positives they were
-        chosen on. ``review <= flag <= reject`` always holds.
+        95% confidence), ``decides`` and ``basis``: how many rows and positives they were chosen on, and why a
+        label does not decide. ``review <= flag <= reject`` holds for a deciding label.
     """
     if review_max_false_alarms is None:
         review_max_false_alarms = LABEL_MAX_FALSE_ALARMS.get(label, REVIEW_MAX_FALSE_ALARMS)
-    known = ~np.isnan(y_true)
+    known = ~np.isnan(y_true) & ~np.isnan(scores)
     truth = y_true[known] >= 0.5
     scores = scores[known]
-    if truth.sum() < 3 or (~truth).sum() < 3:
-        return {**FALLBACK, "basis": {"rows": int(known.sum()), "positives": int(truth.sum()), "fallback": True}}
+    positives, negatives = int(truth.sum()), int((~truth).sum())
+    basis = {"rows": int(known.sum()), "positives": positives, "min_positives": min_positives}
+    if positives < min_positives or negatives < min_positives:
+        scarce = "positives" if positives < min_positives else "negatives"
+        return {"flag": NOT_DECIDING_FLAG, "review": None, "reject": None, "decides": False,
+                "basis": {**basis, "decides": False,
+                          "why": f"{min(positives, negatives)} {scarce}, fewer than the {min_positives} a threshold "
+                                 f"needs"}}
     precision, recall, cut = precision_recall_curve(truth, scores)
     precision, recall = precision[:-1], recall[:-1]
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
@@ -83,13 +95,14 @@ def choose(y_true: np.ndarray, scores: np.ndarray, label: str, review_recall: fl
     review = max(review, _false_alarm_cut(scores[~truth], review_max_false_alarms))
     flag = max(flag, review)  # only the false-alarm budget lifts review above flag; flag follows it
     reject = None
-    if label in REJECT_LABELS and truth.sum() >= MIN_REJECT_POSITIVES:
+    if label in REJECT_LABELS:
         held = len(scores) - np.searchsorted(np.sort(scores), cut)  # rows at or above each cut
         precise = np.flatnonzero(_wilson_lower(precision * held, held) >= reject_precision)
         if len(precise):
             reject = max(float(cut[precise[0]]), flag)
     return {"flag": round(flag, 4), "review": round(review, 4), "reject": None if reject is None else round(reject, 4),
-            "basis": {"rows": int(known.sum()), "positives": int(truth.sum()), "review_recall": review_recall,
+            "decides": True,
+            "basis": {**basis, "decides": True, "review_recall": review_recall,
                       "review_max_false_alarms": review_max_false_alarms, "reject_precision": reject_precision,
                       "review_recall_reached": round(float((scores[truth] >= review).mean()), 4),
                       "review_false_alarms": round(float((scores[~truth] >= review).mean()), 4)}}

@@ -1,17 +1,18 @@
-"""Fit the toxicity and off-topic model on labelled comments, choose thresholds, evaluate, write an artifact."""
+"""Fit the toxicity and off-topic model on labelled comments, choose thresholds by article folds, evaluate, save."""
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 
 from moderation.files import sha256_file
-from moderation.model.classifier import MultiLabelLogistic
+from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic, NoLabelLearnt
 from moderation.model.comment import MAX_THREAD, Comment, article_text
 from moderation.model.features import CommentFeaturizer
 from moderation.model.labels import REJECT_LABELS
@@ -165,22 +166,21 @@ def _row_weights(sources: pd.Series, source_weights: dict[str, float | dict[str,
     return weights
 
 
-def split_by_article(frame: pd.DataFrame, seed: int = 0, test_size: float = 0.15, val_size: float = 0.15):
-    """Train, validation and test row indices with no article (or, without one, no comment) on two sides.
+def article_groups(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's article, or the row itself where it has none: the unit no split may cut through."""
+    return np.array([a if a is not None else f"row:{i}" for i, a in enumerate(frame["article_id"])], dtype=object)
 
-    A size of 0 leaves that part empty (for tiny corpora: thresholds are then chosen on the training rows).
+
+def split_by_article(frame: pd.DataFrame, seed: int = 0, test_size: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test row indices with no article (or, without one, no comment) on both sides.
+
+    A size of 0 leaves the test part empty (for tiny corpora: nothing is reported as held-out).
     """
-    groups = np.array([a if a is not None else f"row:{i}" for i, a in enumerate(frame["article_id"])], dtype=object)
-    rest, test = _group_split(np.arange(len(frame)), groups, test_size, seed)
-    train, val = _group_split(rest, groups[rest], val_size / (1 - test_size), seed + 1)
-    return train, val, test
-
-
-def _group_split(rows: np.ndarray, groups: np.ndarray, size: float, seed: int):
-    if size <= 0:
+    rows = np.arange(len(frame))
+    if test_size <= 0:
         return rows, rows[:0]
-    splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
-    keep, held = next(splitter.split(rows, groups=groups))
+    splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    keep, held = next(splitter.split(rows, groups=article_groups(frame)))
     return rows[keep], rows[held]
 
 
@@ -206,11 +206,93 @@ def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_
     return pipeline
 
 
+@dataclass
+class _FitSet:
+    """Rows to fit on, with their context swaps and context-free copies (at half weight) appended."""
+
+    comments: list[Comment]
+    y: np.ndarray
+    weights: np.ndarray
+    swaps: int
+    copies: int
+
+
+def _fit_set(comments: list[Comment], y: np.ndarray, weights: np.ndarray, article_ids: list, rows: np.ndarray,
+             rng: np.random.Generator, swap_fraction: float) -> _FitSet:
+    own = [comments[i] for i in rows]
+    swapped, swapped_y = swap_contexts(own, y[rows], [article_ids[i] for i in rows], rng, swap_fraction)
+    bare, bare_y = drop_contexts(own, y[rows], rng, swap_fraction)
+    return _FitSet(own + swapped + bare, np.vstack([y[rows], swapped_y, bare_y]),
+                   np.vstack([weights[rows], np.full((len(swapped) + len(bare), len(LABELS)), 0.5)]),
+                   len(swapped), len(bare))
+
+
+def out_of_fold_scores(comments: list[Comment], y: np.ndarray, weights: np.ndarray, article_ids: list,
+                       groups: np.ndarray, rows: np.ndarray, labels: list[str], folds: int, seed: int,
+                       swap_fraction: float, fit_params: dict, log=print) -> tuple[np.ndarray, list[dict]]:
+    """Every row's scores from a model fitted on the other folds' articles, never on its own.
+
+    Parameters
+    ----------
+    comments, y, weights, article_ids : list, ndarray, ndarray, list
+        All rows of the corpus (``y`` and ``weights`` with one column per label of ``LABELS``).
+    groups : ndarray
+        Each row's article (:func:`article_groups`); no article is on both sides of a fold.
+    rows : ndarray
+        The rows to score (the training side; the test rows never take part).
+    labels : list of str
+        The final model's labels: the columns of the result.
+    folds : int
+        Number of article folds (fewer when there are fewer articles).
+    seed : int
+        Seed of each fold's context swaps.
+    swap_fraction : float
+        As in :func:`train`.
+    fit_params : dict
+        ``n_topics``, ``C`` and ``min_positives`` for :func:`fit_pipeline`.
+
+    Returns
+    -------
+    (ndarray, list of dict)
+        Scores of shape ``(len(rows), len(labels))``, NaN where a fold's model lacked the label, and each
+        fold's held-out rows and articles.
+    """
+    scores = np.full((len(rows), len(labels)), np.nan)
+    described = []
+    splitter = GroupKFold(n_splits=min(folds, len(set(groups[rows]))))
+    for fold, (fit_part, held_part) in enumerate(splitter.split(rows, groups=groups[rows])):
+        fit_set = _fit_set(comments, y, weights, article_ids, rows[fit_part], np.random.default_rng([seed, fold + 1]),
+                           swap_fraction)
+        pipeline = _fit_fold(fit_set, fit_params)
+        learnt = list(pipeline.named_steps["labels"].labels_) if pipeline is not None else []
+        if learnt:
+            predicted = pipeline.predict_proba([comments[i] for i in rows[held_part]])
+            for k, label in enumerate(learnt):
+                if label in labels:
+                    scores[held_part, labels.index(label)] = predicted[:, k]
+        described.append({"rows": int(len(held_part)), "articles": int(len(set(groups[rows[held_part]]))),
+                          "labels": len(learnt)})
+        log(f"threshold fold {fold + 1} of {splitter.n_splits}: fitted on {len(fit_part)} comments "
+            f"({len(learnt)} labels learnt), scored {len(held_part)}")
+    return scores, described
+
+
+def _fit_fold(fit_set: _FitSet, fit_params: dict) -> Pipeline | None:
+    """A fold's model, or None where it can learn no label (a tiny corpus). A label a fold cannot learn is left
+    out without a warning: the rows it would score stay unscored (NaN), and the final fit warns for the model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LabelSkippedWarning)
+        try:
+            return fit_pipeline(fit_set.comments, fit_set.y, fit_set.weights, **fit_params)
+        except NoLabelLearnt:
+            return None
+
+
 def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
           source_weights: dict[str, float | dict[str, float]] | None = None, n_topics: int = 100, C: float = 4.0,
-          min_positives: float = 5.0, split: tuple[float, float] = (0.15, 0.15),
-          log=print) -> tuple[Pipeline, dict]:
-    """Split by article, fit on train, choose thresholds on validation, report held-out metrics, save.
+          min_positives: float = 5.0, test_size: float = 0.15, folds: int = 5,
+          min_deciding_positives: int = thresholds.MIN_DECIDING_POSITIVES, log=print) -> tuple[Pipeline, dict]:
+    """Split off test articles, choose thresholds out of fold on the rest, fit on the rest, report on test, save.
 
     Parameters
     ----------
@@ -227,36 +309,43 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         weights per label (``{"toxic-spans": {"toxic": 0.03}}``); 1 wherever not named.
     min_positives : float
         Labels with less positive weight than this are skipped (with a warning).
-    split : (float, float)
-        Test and validation shares of articles; (0, 0) trains on everything and picks thresholds on it.
+    test_size : float
+        Share of articles held out for the reported metrics; 0 trains on everything and reports none.
+    folds : int
+        Article folds of the training rows whose out-of-fold scores the thresholds are chosen on: every
+        training row is scored once by a model that never saw its article. At least 2.
+    min_deciding_positives : int
+        Labels with fewer positives among those scores do not decide on their own
+        (:data:`training.thresholds.MIN_DECIDING_POSITIVES`; lower only for tests on toy corpora).
 
     Returns
     -------
     (Pipeline, dict)
         The fitted pipeline and its metadata (which includes ``path`` when it was saved).
     """
+    if folds < 2:
+        raise DataError(f"thresholds are chosen on article folds: folds must be at least 2 (got {folds})")
     started = time.perf_counter()
     frame = data.frame.reset_index(drop=True)
     y = frame[list(LABELS)].to_numpy(dtype=float)
     weights = _row_weights(frame["source"], source_weights or {})
     comments = build_comments(frame, data.articles)
-    train_rows, val_rows, test_rows = split_by_article(frame, seed, *split)
-    threshold_rows = val_rows if len(val_rows) else train_rows
-    rng = np.random.default_rng(seed)
+    groups = article_groups(frame)
+    train_rows, test_rows = split_by_article(frame, seed, test_size)
+    if len(set(groups[train_rows])) < 2:
+        raise DataError("thresholds are chosen on article folds: the training rows need at least two articles")
     article_ids = frame["article_id"].tolist()
-    swapped, swapped_y = swap_contexts([comments[i] for i in train_rows], y[train_rows],
-                                       [article_ids[i] for i in train_rows], rng, swap_fraction)
-    bare, bare_y = drop_contexts([comments[i] for i in train_rows], y[train_rows], rng, swap_fraction)
-    train_comments = [comments[i] for i in train_rows] + swapped + bare
-    train_y = np.vstack([y[train_rows], swapped_y, bare_y])
-    train_w = np.vstack([weights[train_rows], np.full((len(swapped) + len(bare), len(LABELS)), 0.5)])
-    log(f"training on {len(train_rows)} comments (+{len(swapped)} context swaps, +{len(bare)} without context), "
-        f"validating on {len(val_rows)}, testing on {len(test_rows)}")
-    pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C, min_positives=min_positives)
+    fit_params = {"n_topics": n_topics, "C": C, "min_positives": min_positives}
+    fit_set = _fit_set(comments, y, weights, article_ids, train_rows, np.random.default_rng(seed), swap_fraction)
+    log(f"training on {len(train_rows)} comments (+{fit_set.swaps} context swaps, +{fit_set.copies} without "
+        f"context), testing on {len(test_rows)}")
+    pipeline = fit_pipeline(fit_set.comments, fit_set.y, fit_set.weights, **fit_params)
     labels = list(pipeline.named_steps["labels"].labels_)
     columns = [LABELS.index(label) for label in labels]
-    val_scores = pipeline.predict_proba([comments[i] for i in threshold_rows])
-    chosen = {label: thresholds.choose(y[threshold_rows, c], val_scores[:, k], label)
+    fold_scores, fold_parts = out_of_fold_scores(comments, y, weights, article_ids, groups, train_rows, labels, folds,
+                                                 seed, swap_fraction, fit_params, log)
+    chosen = {label: thresholds.choose(y[train_rows, c], fold_scores[:, k], label,
+                                       min_positives=min_deciding_positives)
               for k, (label, c) in enumerate(zip(labels, columns))}
     test_scores = pipeline.predict_proba([comments[i] for i in test_rows]) if len(test_rows) else np.zeros((0, len(labels)))
     metrics = evaluate_predictions(y[test_rows][:, columns], test_scores, labels, chosen)
@@ -269,15 +358,21 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         "languages": ["en"],
         "training": {
             "sources": data.sources, "rows": int(len(frame)), "train_rows": int(len(train_rows)),
-            "validation_rows": int(len(val_rows)), "test_rows": int(len(test_rows)),
-            "context_swaps": len(swapped), "context_free_copies": len(bare), "seed": seed, "split": "by article",
-            "thresholds_chosen_on": "validation" if len(val_rows) else "training rows",
+            "test_rows": int(len(test_rows)), "context_swaps": fit_set.swaps, "context_free_copies": fit_set.copies,
+            "seed": seed, "split": "by article",
+            "thresholds": {"chosen_on": "out-of-fold scores of the training rows", "grouped_by": "article",
+                           "folds": len(fold_parts), "rows": int(len(train_rows)),
+                           "fold_rows": [part["rows"] for part in fold_parts],
+                           "fold_articles": [part["articles"] for part in fold_parts],
+                           "fold_labels_learnt": [part["labels"] for part in fold_parts],
+                           "min_deciding_positives": min_deciding_positives,
+                           "not_deciding": [label for label, t in chosen.items() if not t["decides"]]},
             "label_counts": {label: {"known": int((~np.isnan(y[:, i])).sum()), "positive": int((y[:, i] >= 0.5).sum())}
                              for i, label in enumerate(LABELS)},
             "skipped_labels": [label for label in LABELS if label not in labels],
             "seconds": round(time.perf_counter() - started, 2),
-            "parameters": {"n_topics": n_topics, "C": C, "swap_fraction": swap_fraction, "split": list(split),
-                           "source_weights": source_weights or {}},
+            "parameters": {"n_topics": n_topics, "C": C, "swap_fraction": swap_fraction, "test_size": test_size,
+                           "folds": folds, "source_weights": source_weights or {}},
         },
     }
     if registry is not None:

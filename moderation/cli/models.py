@@ -18,7 +18,8 @@ def models():
 @registry_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata and promotion history as JSON.")
 def models_list(models_dir, as_json):
-    """List model versions, oldest first (the current one is marked with *), then the promotion history."""
+    """List model versions, oldest first (the current one is marked with *, with the labels that do not decide),
+    then the promotion history."""
     registry = open_registry(models_dir)
     current = registry.current()
     versions = registry.versions()
@@ -42,6 +43,8 @@ def models_list(models_dir, as_json):
         auc = (meta.get("metrics", {}).get(label) or {}).get("roc_auc")
         click.echo(f"{mark} {meta['version']}  created {meta.get('created', '?')}  labels {len(meta.get('labels', []))}"
                    f"  {label} ROC-AUC {'-' if auc is None else auc}  rows {meta.get('training', {}).get('rows', '?')}")
+        for line in not_deciding(meta):
+            click.echo(f"    {line}")
     if history:
         click.echo("history, oldest first:")
     for number, entry in enumerate(history, start=1):
@@ -50,6 +53,14 @@ def models_list(models_dir, as_json):
     if current is not None:
         click.echo(f"`moderation models rollback` makes {rollback_to} current" if rollback_to else
                    "nothing to roll back to: promote a version to switch")
+
+
+def not_deciding(meta: dict) -> list[str]:
+    """One line per label that does not decide, saying why (models trained before labels could stop deciding
+    have none)."""
+    basis = meta.get("threshold_basis", {})
+    return [f"{label} only flags, never holds or rejects: {basis.get(label, {}).get('why', 'too few positives')}"
+            for label, limits in meta.get("thresholds", {}).items() if limits.get("decides") is False]
 
 
 @models.command()

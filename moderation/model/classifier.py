@@ -14,6 +14,10 @@ class LabelSkippedWarning(UserWarning):
     """A label had too few known positives to learn, so the model does not predict it."""
 
 
+class NoLabelLearnt(ValueError):
+    """Every label had too few positive or negative examples: there is no model to fit."""
+
+
 class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
     """Independent calibrated logistic regressions, one per label, over a shared feature matrix.
 
@@ -81,7 +85,7 @@ class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
         coefs = [coef for coef, _ in fitted]
         intercepts = [intercept for _, intercept in fitted]
         if not self.labels_:
-            raise ValueError("no label had enough positive and negative examples to learn")
+            raise NoLabelLearnt("no label had enough positive and negative examples to learn")
         self.coef_ = np.vstack(coefs).T.copy()  # features x labels, for one sparse-dense product
         self.intercept_ = np.asarray(intercepts, dtype=np.float32)
         self.classes_ = np.asarray(self.labels_)

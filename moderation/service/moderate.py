@@ -113,14 +113,14 @@ class Moderation:
 
     @staticmethod
     def _policy(scorer: Scorer, item: Incoming):
-        """The article's policy; one stored for an older model may name labels this one lacks: those are skipped."""
+        """The article's policy; one stored for an older model may name labels this one lacks, or hold on labels
+        that do not decide in this one: those parts are skipped."""
         try:
             return scorer.policy.with_overrides(item.article_policy)
         except PolicyError as error:
-            known = {k: v for k, v in (item.article_policy or {}).items() if k in scorer.policy.thresholds}
             log.warning("article %s: policy partly ignored (%s)", item.article_id, error)
             try:
-                return scorer.policy.with_overrides(known)
+                return scorer.policy.with_overrides(scorer.policy.applicable(item.article_policy))
             except PolicyError:
                 return scorer.policy
 

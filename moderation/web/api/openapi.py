@@ -51,7 +51,9 @@ _SERVICE_SCHEMAS = {
         },
     },
     "Reason": {
-        "type": "object", "description": "Why a comment was held or rejected: a label at or over a threshold.",
+        "type": "object",
+        "description": ("Why a comment was held or rejected: a label at or over a threshold. Only labels that decide "
+                        "in the model are reasons; a held comment has at least one."),
         "required": ["label", "action"],
         "properties": {"label": _STRING, "score": _PROBABILITY, "threshold": _PROBABILITY,
                        "action": {"type": "string", "enum": ["review", "reject"]},
