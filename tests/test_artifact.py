@@ -138,11 +138,12 @@ def test_rollback_without_history_and_no_current(tmp_path):
         registry.path("../etc")
 
 
-def test_text_only_occlusion_matches_the_full_pipeline(tiny_registry):
+def test_text_only_labels_score_the_same_from_the_text_block_alone(tiny_registry):
     scorer = Scorer(tiny_registry.load_current())
     comments = [Comment("You are a pathetic idiot", "Bridge reopens", ("nice bridge",)), Comment("Glad it reopened")]
     full = scorer.predict(comments)
-    fast = scorer._predict_variants(comments, {"toxic", "insult"})
+    features, classifier = scorer.pipeline[0], scorer.pipeline[-1]
+    fast = classifier.predict_proba_text(features.text_rows([c.text for c in comments]))
     for label in ("toxic", "insult"):
         j = scorer.labels.index(label)
         assert fast[:, j] == pytest.approx(full[:, j], rel=1e-5)

@@ -81,3 +81,17 @@ def test_vectorisers_together_give_each_ones_own_rows():
         alone = vectoriser.transform(texts)
         assert rows.shape == alone.shape
         assert (rows.to_csr() != alone).nnz == 0
+
+
+@pytest.mark.parametrize("kind, ngram_range", [("char", (2, 4)), ("word", (1, 2))])
+def test_occurrences_place_each_known_ngram_and_share_its_columns_value(kind, ngram_range):
+    vectoriser = HashedNgramTfidf(kind, ngram_range, min_df=1).fit(TEXTS)
+    for text in TEXTS + ["an idiot idiot, you idiot", "nothing known here"]:
+        begin, end, column, share = vectoriser.occurrences(text)
+        row = vectoriser.transform([text]).toarray()[0]
+        assert np.allclose(np.bincount(column, weights=share, minlength=len(row)), row, atol=1e-6)
+        assert ((0 <= begin) & (begin <= end) & (end <= len(text))).all()  # padding alone is empty
+        if kind == "word":
+            for b, e, c in zip(begin, end, column):
+                size = text[b:e].count(" ") + 1
+                assert vectoriser._table().lookup(word_ngrams([text[b:e]], (size, size))[1]).tolist() == [c]

@@ -52,14 +52,10 @@ def test_the_old_module_paths_resolve_only_while_loading(premove_scorer):
 
 
 def test_the_saved_model_scores_as_before_the_move(premove_scorer):
+    """Scores and decisions bit for bit; the explaining spans were redesigned since (issue 13) and are not compared."""
     got = outputs(premove_scorer, EXPECTED["cases"])
-    for key in ("labels", "single", "batch", "results"):
+    for key in ("labels", "single", "batch"):
         assert got[key] == EXPECTED[key], key
-
-
-def test_training_still_builds_the_same_model(tiny_registry):
-    """The tiny model trained now scores the cases as the saved one did, up to liblinear's shuffling."""
-    got = outputs(Scorer(tiny_registry.load_current()), EXPECTED["cases"])
-    assert got["labels"] == EXPECTED["labels"]
-    for row, expected in zip(got["single"] + got["batch"], EXPECTED["single"] + EXPECTED["batch"]):
-        assert row == pytest.approx(expected, abs=1e-3)
+    without_spans = [[{k: v for k, v in r.items() if k != "spans"} for r in results]
+                     for results in (got["results"], EXPECTED["results"])]
+    assert without_spans[0] == without_spans[1]

@@ -13,7 +13,7 @@ from moderation.model import features as features_module
 from moderation.model.comment import Comment
 from moderation.model.sparse_rows import SparseRows, hstack_rows, vstack_rows
 from moderation.runtime.policy import Policy
-from moderation.runtime.scorer import MAX_SEGMENTS, MIN_SPAN_SCORE, SMALL_BATCH, SMALL_VARIANT_BATCH, Scorer, segments
+from moderation.runtime.scorer import SMALL_BATCH, Scorer
 
 ARTICLE = ("Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday after eight months of "
            "repairs to its steel deck. Buses return to route 12 and a painted cycle lane runs on both sides.")
@@ -26,7 +26,7 @@ THREAD = (
     "",
     "Ça roule enfin sur le pont, très bien 👍",
 )
-LONG = " ".join(["the bridge deck"] * MAX_SEGMENTS + ["you pathetic idiot"] + ["repairs took months"] * 10)
+LONG = " ".join(["the bridge deck"] * 60 + ["you pathetic idiot"] + ["repairs took months"] * 10)
 TEXTS = [
     "You are a pathetic idiot",
     "The council are a bunch of clueless morons who couldn't fix a bicycle.",
@@ -82,7 +82,7 @@ def _rows_proba(pipeline, comments):
     return pipeline[-1].predict_proba(pipeline[0].rows(comments))
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 7, SMALL_BATCH, SMALL_VARIANT_BATCH])
+@pytest.mark.parametrize("size", [1, 2, 3, 7, SMALL_BATCH, 64])
 def test_rows_give_the_pipelines_probabilities(pipeline, size):
     expected = pipeline.predict_proba(COMMENTS)
     for start in range(0, len(COMMENTS), size):
@@ -151,16 +151,13 @@ def test_context_cache_is_not_pickled(pipeline):
     assert "_context_cache" not in pickle.loads(after)[0].__dict__
 
 
-def test_scored_comments_are_kept_as_context_and_occlusion_variants_are_not(pipeline):
+def test_scored_comments_are_kept_as_context_and_explanations_add_nothing(pipeline):
     scorer = Scorer(_artifact(pipeline))
     eager = Policy.from_model(scorer.policy.thresholds, {label: {"flag": 0.0} for label in scorer.labels})
     comment = Comment("Shut up, you clueless idiot, nobody asked you.", ARTICLE, THREAD)
-    assert len(segments(comment.text)) <= SMALL_BATCH  # its variants take the cached path, context and all
     result = scorer.moderate([comment], [eager])[0]
     assert set(result.decision.flags) == set(scorer.labels)
-    kept = set(pipeline[0]._context_cache._entries)
-    assert comment.text in kept and ARTICLE in kept
-    assert not {comment.text[:b] + " " + comment.text[e:] for b, e in segments(comment.text)} & kept
+    assert set(pipeline[0]._context_cache._entries) == {comment.text, ARTICLE} | set(filter(None, THREAD))
     later = Comment("Agreed, the bridge looks fine.", ARTICLE, THREAD + (comment.text,))
     np.testing.assert_allclose(_rows_proba(pipeline, [later]), pipeline.predict_proba([later]), rtol=0, atol=1e-5)
 
@@ -180,54 +177,6 @@ def _artifact(pipeline):
     labels = list(pipeline[-1].labels_)
     return Artifact(pipeline, {"version": "test", "labels": labels,
                                "thresholds": {label: {"flag": 0.5, "review": 0.3, "reject": 0.9} for label in labels}})
-
-
-def _reference_spans(pipeline, labels: list[str], comment: Comment, flags: list[str]) -> list[dict]:
-    """Occlusion done plainly: every word removed in turn and the whole comment rescored by the pipeline."""
-    original = pipeline.predict_proba([comment])[0]
-    spans = []
-    for begin, end in segments(comment.text):
-        variant = Comment(comment.text[:begin] + " " + comment.text[end:], comment.article, comment.thread,
-                          comment.parent)
-        occluded = pipeline.predict_proba([variant])[0]
-        for label in flags:
-            drop = float(original[labels.index(label)] - occluded[labels.index(label)])
-            if drop >= MIN_SPAN_SCORE:
-                spans.append({"label": label, "begin": begin, "end": end, "text": comment.text[begin:end],
-                              "score": round(drop, 4)})
-    return sorted(spans, key=lambda s: (s["label"], -s["score"]))
-
-
-@pytest.mark.parametrize("batch_size", [1, 4])
-def test_explanations_match_plain_occlusion(pipeline, batch_size):
-    scorer = Scorer(_artifact(pipeline))
-    # A low flag threshold on every label, so most comments are explained, off_topic (which reads the context) too.
-    eager = Policy.from_model(scorer.policy.thresholds, {label: {"flag": 0.05} for label in scorer.labels})
-    comments = [c for i, text in enumerate(TEXTS) for c in _contexts(text, i)[1:3]]
-    explained = 0
-    for start in range(0, len(comments), batch_size):
-        batch = comments[start:start + batch_size]
-        for comment, result in zip(batch, scorer.moderate(batch, [eager] * len(batch))):
-            expected = _reference_spans(pipeline, scorer.labels, comment, result.decision.flags)
-            assert [{k: v for k, v in s.items() if k != "score"} for s in result.spans] == \
-                   [{k: v for k, v in s.items() if k != "score"} for s in expected]
-            assert [s["score"] for s in result.spans] == pytest.approx([s["score"] for s in expected], abs=1e-4)
-            explained += bool(expected)
-    assert explained >= 10
-
-
-def test_many_variants_take_the_scipy_path_with_the_same_spans(pipeline):
-    scorer = Scorer(_artifact(pipeline))
-    text_only = set(pipeline[-1].text_only)
-    eager = Policy.from_model(scorer.policy.thresholds,
-                              {label: {"flag": 0.0 if label in text_only else 1.0} for label in scorer.labels})
-    comments = [Comment(LONG, ARTICLE, THREAD), Comment(LONG.replace("idiot", "moron"), ARTICLE)]
-    assert all(len(segments(c.text)) <= SMALL_VARIANT_BATCH for c in comments)
-    assert sum(len(segments(c.text)) for c in comments) > SMALL_VARIANT_BATCH
-    together = scorer.moderate(comments, [eager] * 2)
-    alone = [scorer.moderate([c], [eager])[0] for c in comments]
-    assert [r.spans for r in together] == [r.spans for r in alone]
-    assert any(r.spans for r in together)
 
 
 def _random_csr(rng, n_rows: int, n_columns: int) -> sp.csr_matrix:

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation.model.text import URL_TOKEN, USER_TOKEN, fold, normalize, stem, tokenize
+from moderation.model.text import (URL_TOKEN, USER_TOKEN, fold, normalize, normalize_with_offsets, stem, token_spans,
+                                    tokenize)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -69,3 +70,35 @@ def test_normalize_never_fails_and_is_idempotent_enough(text):
     assert once == once.strip()
     assert "  " not in once
     assert all(isinstance(t, str) and t for t in tokenize(once))
+
+
+@pytest.mark.parametrize("raw, pieces", [
+    ("You M0R0N", ["Y", "o", "u", " ", "M", "0", "R", "0", "N"]),
+    ("f*ck off", ["f", "*", "c", "k", " ", "o", "f", "f"]),
+    ("s h i t!", ["s h i t"] * 4 + ["!"]),
+    ("so  idioooot", ["s", "o", "  ", "i", "d", "i", "oooo", "oooo", "t"]),
+    ("Yоu", ["Y", "о", "u"]),  # Cyrillic о
+    ("ﬁne", ["ﬁ", "ﬁ", "n", "e"]),  # a ligature folds to two letters
+    ("hi @bob", ["h", "i", " @bob", "@bob", "@bob", "@bob", "@bob", "@bob", "@bob"]),  # the space padding xxuser
+])
+def test_normalize_with_offsets_says_where_each_character_comes_from(raw, pieces):
+    normalized, begins, ends = normalize_with_offsets(raw)
+    assert normalized == normalize(raw)
+    assert [raw[b:e] for b, e in zip(begins, ends)] == pieces
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | st.lists(st.sampled_from(["y0u", "m0r0n", "f*ck", "s h i t", "Ιdiot", "@x", "a.b.c",
+                                                          "http://x.com", "oooo", " ", "\t", "é", "\u0301", "ß"]),
+                                         max_size=12).map("".join))
+def test_normalize_with_offsets_gives_normalize_and_ordered_stretches_of_the_raw_text(raw):
+    normalized, begins, ends = normalize_with_offsets(raw)
+    assert normalized == normalize(raw)
+    assert len(begins) == len(ends) == len(normalized)
+    assert all(0 <= b < e <= len(raw) for b, e in zip(begins, ends))
+    assert begins == sorted(begins) and ends == sorted(ends)
+
+
+def test_token_spans_are_where_the_tokens_lie():
+    text = normalize("you're a f*ck-up, ok?")
+    assert [text[b:e] for b, e in token_spans(text)] == tokenize(text)

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .comment import MAX_THREAD, Comment, as_comments
 from .ngrams import HashedNgramTfidf, rows_together
 from .sparse_rows import SparseRows, dense_rows, hstack_rows, sum_in_order, vstack_rows
-from .text import mark_scopes, normalize, tokenize
+from .text import mark_scopes, normalize, normalize_with_offsets, token_spans, tokenize
 from .topics import TopicSpace, topic_text, topic_words
 
 CONTEXT_CACHE_TEXTS = 20_000
@@ -148,6 +148,30 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         words, chars = rows_together([(self.words_, [word_text(t) for t in normalized]), (self.chars_, normalized)])
         return hstack_rows([words, chars])
 
+    def text_ngrams(self, text: str) -> "TextNgrams":
+        """The word and character n-grams of one raw text in the first two blocks, and where they lie in it.
+
+        Columns are those of this featuriser's output: the word block's, then the character block's; the
+        columns after them (whatever blocks follow) have no n-grams.
+        """
+        normalized, begins, ends = normalize_with_offsets(text)
+        spans = token_spans(normalized)
+        words = word_text(normalized)
+        word_begin, word_end, word_column, word_share = self.words_.occurrences(words)
+        # The tokens of word_text are those of the normalised text (some marked), one space apart.
+        starts = np.cumsum([0] + [len(token) + 1 for token in words.split(" ")[:-1]]) if words else np.zeros(0)
+        token_begin = np.array([b for b, _ in spans], dtype=np.int64)
+        token_end = np.array([e for _, e in spans], dtype=np.int64)
+        first = starts.searchsorted(word_begin, side="right") - 1
+        last = starts.searchsorted(word_end - 1, side="right") - 1
+        char_begin, char_end, char_column, char_share = self.chars_.occurrences(normalized)
+        return TextNgrams(
+            normalized, np.array(begins, dtype=np.int64), np.array(ends, dtype=np.int64), token_begin, token_end,
+            begin=np.concatenate([token_begin[first], char_begin]).astype(np.int64),
+            end=np.concatenate([token_end[last], char_end]).astype(np.int64),
+            column=np.concatenate([word_column, char_column + self.words_.n_features_out_]).astype(np.int64),
+            share=np.concatenate([word_share, char_share]))
+
     def _text_blocks(self, texts: list[str]) -> list[sp.csr_matrix]:
         """The word block and the character block of raw texts, to be stacked once with whatever follows."""
         normalized = [normalize(t) for t in texts]
@@ -271,6 +295,27 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
             has, cos.T, lsa.T, np.sqrt(np.maximum(cos[:2].T, 0)), (shared / np.maximum(own_words, 1))[:, None],
             (np.log1p(own_words) / 5)[:, None], 1 - has.max(axis=1, keepdims=True),
         ], axis=1, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class TextNgrams:
+    """The n-grams of one raw text that the featuriser counts, placed in its normalised text.
+
+    ``normalized[i]`` comes from ``raw[raw_begin[i]:raw_end[i]]``; token ``k`` of the normalised text is
+    ``normalized[token_begin[k]:token_end[k]]``; n-gram occurrence ``j`` covers
+    ``normalized[begin[j]:end[j]]``, counts in feature column ``column[j]`` and carries ``share[j]`` of
+    that column's value (the shares of a column add up to its value).
+    """
+
+    normalized: str
+    raw_begin: np.ndarray
+    raw_end: np.ndarray
+    token_begin: np.ndarray
+    token_end: np.ndarray
+    begin: np.ndarray
+    end: np.ndarray
+    column: np.ndarray
+    share: np.ndarray
 
 
 def _group_texts(comment: Comment) -> tuple[tuple[str, ...], ...]:

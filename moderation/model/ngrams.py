@@ -328,6 +328,38 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
         """:meth:`transform` as CSR arrays, without building a scipy matrix."""
         return rows_together([(self, list(X))])[0]
 
+    def occurrences(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every n-gram of one text that the vocabulary knows: where it lies, its column, its share of the value.
+
+        What explanations attribute a linear model's weights to: the shares of a column's occurrences add
+        up to that column's value in ``transform([text])``.
+
+        Parameters
+        ----------
+        text : str
+            One text, as :meth:`transform` takes it.
+
+        Returns
+        -------
+        begin, end : ndarray of int
+            Where each occurrence lies in ``text`` (the padding of character n-grams clipped off).
+        column : ndarray of int
+            Its column.
+        share : ndarray of float32
+            Its column's TF-IDF value divided by the column's count in the text.
+        """
+        batch = _Batch(self._laid_out([text]))
+        begin, end, salt = self._spans(batch.codes, batch.doc)
+        found, column = self._known(_mix(batch.hash(begin, end), salt))
+        begin, end = begin[found], end[found]
+        if self.kind == "char":
+            begin, end = np.clip(begin - 1, 0, len(text)), np.clip(end - 1, 0, len(text))
+        distinct, which, counts = np.unique(column, return_inverse=True, return_counts=True)
+        counts = counts.astype(np.float32)
+        tf = np.log1p(counts) if self.sublinear_tf else counts
+        values = _unit_length(np.array([0, len(distinct)]), tf * self.idf_[distinct])
+        return begin, end, column, (values / counts)[which]
+
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """TF-IDF rows of unit length from a count matrix (changed in place)."""
         values = np.log1p(counts.data) if self.sublinear_tf else counts.data

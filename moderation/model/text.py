@@ -9,10 +9,15 @@ import unicodedata
 from functools import lru_cache
 
 from nltk.stem.porter import PorterStemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 URL_TOKEN = "xxurl"
 USER_TOKEN = "xxuser"
 EMAIL_TOKEN = "xxemail"
+# Function words (scikit-learn's English list and a few contractions) and the placeholders: words that say
+# nothing of a comment's topic, and nothing of its toxicity on their own.
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {URL_TOKEN, USER_TOKEN, EMAIL_TOKEN, "just", "like", "don't", "it's",
+                                             "i'm"}
 
 # Cyrillic and Greek letters that render like Latin ones, used to dodge word filters.
 _CONFUSABLES = str.maketrans({
@@ -96,6 +101,35 @@ def fold(text: str) -> str:
     return "".join(map(_fold_char, text))
 
 
+def _has_at(text: str) -> bool:
+    return "@" in text
+
+
+def _has_url_hint(text: str) -> bool:
+    return any(hint in text for hint in _URL_HINTS)
+
+
+def _may_be_leet(text: str) -> bool:
+    return bool(_LEET_CHAR_RE.search(text) and _HAS_LEET_RE.search(text))
+
+
+def _may_be_masked(text: str) -> bool:
+    return bool(_MASK_CHAR_RE.search(text) and _HAS_MASK_RE.search(text))
+
+
+# What normalize() does after folding, in order: (a cheap check that skips the pattern where it cannot match,
+# or None; the pattern; its replacement). normalize_with_offsets() applies the same steps.
+_SUBSTITUTIONS = (
+    (_has_at, _EMAIL_RE, f" {EMAIL_TOKEN} "),
+    (_has_at, _USER_RE, f" {USER_TOKEN} "),
+    (_has_url_hint, _URL_RE, f" {URL_TOKEN} "),
+    (None, _SPACED_RE, _join_spaced),
+    (_may_be_leet, _LEET_RE, _unleet),
+    (None, _ELONGATION_RE, r"\1\1"),
+    (_may_be_masked, _MASKED_RE, _unmask),
+)
+
+
 def normalize(text: str) -> str:
     """Normalise a comment for the classifiers.
 
@@ -111,23 +145,95 @@ def normalize(text: str) -> str:
         leetspeak and masked swear words restored, spaced-out letters joined and elongations shortened.
     """
     text = fold(text)
-    if "@" in text:
-        text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
-        text = _USER_RE.sub(f" {USER_TOKEN} ", text)
-    if any(hint in text for hint in _URL_HINTS):
-        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
-    text = _SPACED_RE.sub(_join_spaced, text)
-    if _LEET_CHAR_RE.search(text) and _HAS_LEET_RE.search(text):
-        text = _LEET_RE.sub(_unleet, text)
-    text = _ELONGATION_RE.sub(r"\1\1", text)
-    if _MASK_CHAR_RE.search(text) and _HAS_MASK_RE.search(text):
-        text = _MASKED_RE.sub(_unmask, text)
+    for applies, pattern, replacement in _SUBSTITUTIONS:
+        if applies is None or applies(text):
+            text = pattern.sub(replacement, text)
     return " ".join(text.split())
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
+    """:func:`normalize`, and where in the raw text each character of its result comes from.
+
+    A character that was only changed (folded, read as a letter, unmasked) comes from its own raw
+    character; the characters of a replacement of another length (a placeholder, spaced letters joined, an
+    elongation shortened) come from the whole stretch replaced; a space from the whitespace it stands for.
+
+    Parameters
+    ----------
+    text : str
+        The raw comment.
+
+    Returns
+    -------
+    normalized : str
+        ``normalize(text)``.
+    begins, ends : list of int
+        For each character of ``normalized``, the raw characters ``text[begins[i]:ends[i]]`` it comes from.
+    """
+    normalized, begins, ends = _fold_with_offsets(text)
+    for applies, pattern, replacement in _SUBSTITUTIONS:
+        if applies is None or applies(normalized):
+            normalized, begins, ends = _sub_with_offsets(pattern, replacement, normalized, begins, ends)
+    words = normalized.split()
+    joined_begins, joined_ends, position = [], [], 0
+    for word in words:
+        start = normalized.find(word, position)  # the next run of non-space characters
+        if joined_begins:
+            joined_begins.append(begins[position])
+            joined_ends.append(ends[start - 1])
+        joined_begins += begins[start:start + len(word)]
+        joined_ends += ends[start:start + len(word)]
+        position = start + len(word)
+    return " ".join(words), joined_begins, joined_ends
+
+
+def _fold_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
+    """:func:`fold` and the raw character each folded character comes from (folding works letter by letter)."""
+    folded = fold(text)
+    if text.isascii():
+        return folded, list(range(len(text))), list(range(1, len(text) + 1))
+    begins, ends = [], []
+    for i, char in enumerate(text):
+        size = len(fold(char))
+        begins += [i] * size
+        ends += [i + 1] * size
+    if len(begins) != len(folded):  # lower-casing in context changed a length (no such letter is known)
+        return folded, [0] * len(folded), [len(text)] * len(folded)
+    return folded, begins, ends
+
+
+def _sub_with_offsets(pattern: re.Pattern, replacement, text: str, begins: list[int],
+                      ends: list[int]) -> tuple[str, list[int], list[int]]:
+    """``pattern.sub(replacement, text)`` and the raw stretch of each of its characters."""
+    pieces, new_begins, new_ends, last = [], [], [], 0
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        new = replacement(match) if callable(replacement) else match.expand(replacement)
+        pieces += [text[last:start], new]
+        new_begins += begins[last:start]
+        new_ends += ends[last:start]
+        if len(new) == end - start:
+            new_begins += begins[start:end]
+            new_ends += ends[start:end]
+        else:
+            first = begins[start] if start < len(begins) else (ends[-1] if ends else 0)
+            new_begins += [first] * len(new)
+            new_ends += [ends[end - 1] if end > start else first] * len(new)
+        last = end
+    if not pieces:
+        return text, begins, ends
+    pieces.append(text[last:])
+    return "".join(pieces), new_begins + begins[last:], new_ends + ends[last:]
 
 
 def tokenize(text: str) -> list[str]:
     """Split normalised text into word tokens and single punctuation marks."""
     return _TOKEN_RE.findall(text)
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Where each token of :func:`tokenize` lies in ``text``."""
+    return [match.span() for match in _TOKEN_RE.finditer(text)]
 
 
 NEGATED = "neg_"

@@ -7,18 +7,15 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .ngrams import HashedNgramTfidf
-from .text import normalize, stem, tokenize
-
-_STOP = frozenset(ENGLISH_STOP_WORDS) | {"xxurl", "xxuser", "xxemail", "just", "like", "don't", "it's", "i'm"}
+from .text import STOP_WORDS, normalize, stem, tokenize
 
 
 @lru_cache(maxsize=200_000)
 def _topic_token(token: str) -> str:
     """The stem of a content word; empty for stop words, short words and anything not alphabetic."""
-    return stem(token) if len(token) > 2 and token not in _STOP and token.isalpha() else ""
+    return stem(token) if len(token) > 2 and token not in STOP_WORDS and token.isalpha() else ""
 
 
 def topic_words(normalized: str) -> str:

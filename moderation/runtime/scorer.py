@@ -1,23 +1,18 @@
 """Score comments with a loaded artifact, decide with a policy, and explain flags as character spans."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..model.comment import Comment
 from .artifact import Artifact
+from .explain import explain
 from .policy import Decision, Policy
 
-_SEGMENT_RE = re.compile(r"\w[\w'’*#@$!|+.\-]*\w|\w")
-MAX_SEGMENTS = 60
-MIN_SPAN_SCORE = 0.02
-# Up to these sizes, featurising without scipy matrices (CommentFeaturizer.rows, text_rows) is faster than the
-# pipeline: comments (the break-even is 16 to 32, from comments on many articles to comments on one article),
-# and the text-only occlusion variants of comments.
+# Up to this many comments, featurising without scipy matrices (CommentFeaturizer.rows) is faster than the
+# pipeline (the break-even is 16 to 32, from comments on many articles to comments on one article).
 SMALL_BATCH = 24
-SMALL_VARIANT_BATCH = 64
 
 
 @dataclass
@@ -35,15 +30,6 @@ class Result:
     def as_dict(self) -> dict:
         return {"scores": self.scores, "flags": self.decision.flags, "decision": self.decision.decision,
                 "reasons": self.decision.reasons, "spans": self.spans}
-
-
-def segments(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the words of ``text``, grouped into at most MAX_SEGMENTS runs of neighbours."""
-    words = [m.span() for m in _SEGMENT_RE.finditer(text)]
-    if len(words) <= MAX_SEGMENTS:
-        return words
-    size = -(-len(words) // MAX_SEGMENTS)
-    return [(words[i][0], words[min(i + size, len(words)) - 1][1]) for i in range(0, len(words), size)]
 
 
 class Scorer:
@@ -78,39 +64,15 @@ class Scorer:
             decision = (policies[i] if policies else self.policy).decide(scores)
             results.append(Result(scores, decision))
         if explain:
-            self._explain(comments, probabilities, results)
+            self._explain(comments, results)
         return results
 
-    def _predict_variants(self, variants: list[Comment], labels: set[str]) -> np.ndarray:
-        """Probabilities of occluded variants; labels that read only the text skip the context features."""
-        features, classifier = self.pipeline[0], self.pipeline[-1]
-        if labels <= set(classifier.text_only):
-            texts = [v.text for v in variants]
-            small = len(texts) <= SMALL_VARIANT_BATCH
-            return classifier.predict_proba_text(features.text_rows(texts) if small else features.text_features(texts))
-        if len(variants) <= SMALL_BATCH:
-            return classifier.predict_proba(features.rows(variants, keep_own=False))
-        return self.pipeline.predict_proba(variants)
+    def _explain(self, comments: list[Comment], results: list[Result]) -> None:
+        """Spans for each flagged label that reads the text alone (the toxicity labels).
 
-    def _explain(self, comments, probabilities, results) -> None:
-        """Occlusion: a span's score is how much the label's probability drops when its words are removed."""
-        variants, owners = [], []
-        for i, (comment, result) in enumerate(zip(comments, results)):
-            if not result.decision.flags:
-                continue
-            for begin, end in segments(comment.text):
-                text = comment.text[:begin] + " " + comment.text[end:]
-                variants.append(Comment(text, comment.article, comment.thread, comment.parent))
-                owners.append((i, begin, end))
-        if not variants:
-            return
-        occluded = self._predict_variants(variants, {label for r in results for label in r.decision.flags})
-        for (i, begin, end), row in zip(owners, occluded):
-            for label in results[i].decision.flags:
-                j = self.labels.index(label)
-                drop = float(probabilities[i, j] - row[j])
-                if drop >= MIN_SPAN_SCORE:
-                    results[i].spans.append({"label": label, "begin": begin, "end": end,
-                                             "text": comments[i].text[begin:end], "score": round(drop, 4)})
-        for result in results:
-            result.spans.sort(key=lambda s: (s["label"], -s["score"]))
+        Off-topic reads the comment's context: the words of the comment alone do not explain it.
+        """
+        features, classifier = self.pipeline[0], self.pipeline[-1]
+        for comment, result in zip(comments, results):
+            labels = [label for label in result.decision.flags if label in classifier.text_only]
+            result.spans = explain(features, classifier, comment.text, labels)
