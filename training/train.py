@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from moderation.model.classifier import MultiLabelLogistic
 from moderation.model.comment import MAX_THREAD, Comment, article_text
 from moderation.model.features import CommentFeaturizer
+from moderation.model.semantic import SemanticContext, context_similarity
 from moderation.runtime.artifact import Registry, read_metadata
 
 from . import thresholds
@@ -74,37 +75,49 @@ def default_articles(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
 
 
 def build_comments(frame: pd.DataFrame, articles: dict[str, dict]) -> list[Comment]:
-    """Attach to each comment its article's text, its parent's text, and the other comments on its article."""
+    """Attach to each comment its article's text, its parent's text, and the comments posted before it on its article.
+
+    Rows are taken to be in posting order: a comment's thread is the last MAX_THREAD comments before it, as the
+    service sees it when the comment arrives, so the first comment under an article has its article alone.
+    """
     texts = frame["text"].tolist()
     ids = frame["id"].tolist()
     article_ids = frame["article_id"].tolist()
     by_id = {comment_id: text for comment_id, text in zip(ids, texts) if comment_id is not None}
-    by_article: dict[str, list[int]] = {}
+    by_article: dict[str, list[int]] = {}  # each article's comments in posting order
+    position = [0] * len(texts)  # where each comment comes in its article's list
     for i, article_id in enumerate(article_ids):
         if article_id is not None:
-            by_article.setdefault(article_id, []).append(i)
+            siblings = by_article.setdefault(article_id, [])
+            position[i] = len(siblings)
+            siblings.append(i)
     comments = []
     for i, (text, article_id, parent_id) in enumerate(zip(texts, article_ids, frame["parent_id"].tolist())):
-        siblings = by_article.get(article_id, []) if article_id is not None else []
-        thread = tuple(texts[j] for j in _nearest(siblings, i) if j != i)
+        earlier = by_article[article_id][max(0, position[i] - MAX_THREAD):position[i]] if article_id is not None else []
+        thread = tuple(texts[j] for j in earlier)
         article = articles.get(article_id) or {}
         comments.append(Comment(text=text, article=article_text(article.get("title"), article.get("body")), thread=thread,
                                 parent=by_id.get(parent_id) if parent_id is not None else None))
     return comments
 
 
-def _nearest(siblings: list[int], i: int) -> list[int]:
-    """At most MAX_THREAD sibling positions, the ones posted just before ``i`` first."""
-    if len(siblings) <= MAX_THREAD + 1:
-        return siblings
-    position = siblings.index(i)
-    start = max(0, min(position - MAX_THREAD // 2, len(siblings) - MAX_THREAD - 1))
-    return siblings[start:start + MAX_THREAD + 1]
+# A swapped comment is an off-topic example only when it is about its own story: closer to its own context than
+# to the other article's by SPECIFIC_MARGIN and at least SPECIFIC_SIMILARITY to it (cosine in the encoder's space).
+# One close to neither context (below GENERIC_SIMILARITY to both: "Agreed.", "Thanks for the update.") is an
+# on-topic example under the other article too; the ones in between teach nothing sure and are left out.
+SPECIFIC_MARGIN = 0.10
+SPECIFIC_SIMILARITY = 0.25
+GENERIC_SIMILARITY = 0.15
 
 
 def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list, rng: np.random.Generator,
-                  fraction: float) -> tuple[list[Comment], np.ndarray]:
-    """Pair on-topic comments with another article's context: off-topic examples made from real comments."""
+                  fraction: float, semantic: SemanticContext | None = None) -> tuple[list[Comment], np.ndarray]:
+    """Pair on-topic comments with another article's context: off-topic examples made from real comments.
+
+    With a semantic tier, only comments specific to their own article become off-topic examples, and generic
+    ones become on-topic examples under the other article (see SPECIFIC_MARGIN); without one, every swapped
+    comment is an off-topic example.
+    """
     off_topic = LABELS.index("off_topic")
     contexts: dict[str, Comment] = {}
     for comment, article_id in zip(comments, article_ids):
@@ -116,7 +129,7 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
     candidates = [i for i, (c, a) in enumerate(zip(comments, article_ids))
                   if a in contexts and not labels[i, off_topic] >= 0.5]
     chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
-    swapped, rows = [], []
+    swapped = []
     for i in chosen:
         other = keys[rng.integers(len(keys) - 1)]
         if other == article_ids[i]:
@@ -124,18 +137,27 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
         context = contexts[other]
         thread = tuple(context.thread) + (context.text,)
         swapped.append(Comment(comments[i].text, context.article, thread[-MAX_THREAD:], None))
-        row = np.full(len(LABELS), np.nan)
-        row[off_topic] = 1.0
-        rows.append(row)
-    return swapped, np.array(rows).reshape(-1, len(LABELS))
+    target = np.ones(len(swapped))
+    if semantic is not None and swapped:
+        own = context_similarity(semantic, [comments[i] for i in chosen])
+        other = context_similarity(semantic, swapped)
+        specific = (own - other >= SPECIFIC_MARGIN) & (own >= SPECIFIC_SIMILARITY)
+        generic = (own < GENERIC_SIMILARITY) & (other < GENERIC_SIMILARITY)
+        target = np.where(specific, 1.0, np.where(generic, 0.0, np.nan))
+        keep = ~np.isnan(target)
+        swapped, target = [c for c, k in zip(swapped, keep) if k], target[keep]
+    rows = np.full((len(swapped), len(LABELS)), np.nan)
+    rows[:, off_topic] = target
+    return swapped, rows
 
 
 def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Generator,
                   fraction: float) -> tuple[list[Comment], np.ndarray]:
-    """Copies of comments with their context removed, keeping only the off-topic label.
+    """Copies of comments with part of their context removed, keeping only the off-topic label.
 
-    Comments often arrive without an article or thread; without these copies the model would never have
-    seen that case and would read "no context" as "unrelated to its context".
+    Comments often arrive without an article or thread, or as the first under their article; without these
+    copies the model would rarely have seen those cases and would read "no context" or "no thread yet" as
+    "unrelated to its context". Half the copies keep nothing, half keep their article alone.
     """
     off_topic = LABELS.index("off_topic")
     candidates = [i for i, c in enumerate(comments) if (c.article or c.thread or c.parent)
@@ -143,7 +165,7 @@ def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Ge
     chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
     rows = np.full((len(chosen), len(LABELS)), np.nan)
     rows[:, off_topic] = labels[chosen, off_topic] if len(chosen) else []
-    return [Comment(comments[i].text) for i in chosen], rows
+    return [Comment(comments[i].text, comments[i].article if k % 2 else None) for k, i in enumerate(chosen)], rows
 
 
 def _row_weights(sources: pd.Series, source_weights: dict[str, float | dict[str, float]]) -> np.ndarray:
@@ -178,21 +200,22 @@ def _group_split(rows: np.ndarray, groups: np.ndarray, size: float, seed: int):
     return rows[keep], rows[held]
 
 
-def make_pipeline(n_topics: int = 100, C: float = 4.0, min_positives: float = 5.0) -> Pipeline:
+def make_pipeline(n_topics: int = 100, C: float = 4.0, min_positives: float = 5.0,
+                  semantic: SemanticContext | None = None) -> Pipeline:
     return Pipeline([
-        ("features", CommentFeaturizer(n_topics=n_topics)),
+        ("features", CommentFeaturizer(n_topics=n_topics, semantic=semantic)),
         ("labels", MultiLabelLogistic(labels=LABELS, C=C, text_only=TOXICITY_LABELS, min_positives=min_positives)),
     ])
 
 
 def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_topics: int = 100,
-                 C: float = 4.0, min_positives: float = 5.0) -> Pipeline:
+                 C: float = 4.0, min_positives: float = 5.0, semantic: SemanticContext | None = None) -> Pipeline:
     """Fit the featuriser, then the per-label classifiers on its output (the classifier needs its width).
 
     The comments are featurised once: the featuriser's ``fit_transform`` hands back the matrix it built
     while choosing its vocabularies. ``weights`` has one weight per comment, or one per comment and label.
     """
-    pipeline = make_pipeline(n_topics=n_topics, C=C, min_positives=min_positives)
+    pipeline = make_pipeline(n_topics=n_topics, C=C, min_positives=min_positives, semantic=semantic)
     features = pipeline.named_steps["features"]
     X = features.fit_transform(comments)
     pipeline.named_steps["labels"].set_params(n_text_features=features.n_text_features_)
@@ -203,7 +226,7 @@ def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_
 def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
           source_weights: dict[str, float | dict[str, float]] | None = None, n_topics: int = 100, C: float = 4.0,
           min_positives: float = 5.0, split: tuple[float, float] = (0.15, 0.15),
-          log=print) -> tuple[Pipeline, dict]:
+          semantic: SemanticContext | None = None, log=print) -> tuple[Pipeline, dict]:
     """Split by article, fit on train, choose thresholds on validation, report held-out metrics, save.
 
     Parameters
@@ -223,6 +246,8 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         Labels with less positive weight than this are skipped (with a warning).
     split : (float, float)
         Test and validation shares of articles; (0, 0) trains on everything and picks thresholds on it.
+    semantic : SemanticContext, optional
+        The semantic tier (an unfitted sentence-encoder feature block); None trains the lexical model.
 
     Returns
     -------
@@ -239,14 +264,15 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     rng = np.random.default_rng(seed)
     article_ids = frame["article_id"].tolist()
     swapped, swapped_y = swap_contexts([comments[i] for i in train_rows], y[train_rows],
-                                       [article_ids[i] for i in train_rows], rng, swap_fraction)
+                                       [article_ids[i] for i in train_rows], rng, swap_fraction, semantic)
     bare, bare_y = drop_contexts([comments[i] for i in train_rows], y[train_rows], rng, swap_fraction)
     train_comments = [comments[i] for i in train_rows] + swapped + bare
     train_y = np.vstack([y[train_rows], swapped_y, bare_y])
     train_w = np.vstack([weights[train_rows], np.full((len(swapped) + len(bare), len(LABELS)), 0.5)])
     log(f"training on {len(train_rows)} comments (+{len(swapped)} context swaps, +{len(bare)} without context), "
         f"validating on {len(val_rows)}, testing on {len(test_rows)}")
-    pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C, min_positives=min_positives)
+    pipeline = fit_pipeline(train_comments, train_y, train_w, n_topics=n_topics, C=C, min_positives=min_positives,
+                            semantic=semantic)
     labels = list(pipeline.named_steps["labels"].labels_)
     columns = [LABELS.index(label) for label in labels]
     val_scores = pipeline.predict_proba([comments[i] for i in threshold_rows])
