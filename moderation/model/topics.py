@@ -58,6 +58,9 @@ class TopicSpace(TransformerMixin, BaseEstimator):
         if vectors.shape[0] > self.max_svd_rows:
             sample = np.random.default_rng(0).choice(vectors.shape[0], self.max_svd_rows, replace=False)
             vectors = vectors[np.sort(sample)]
+        if min(vectors.shape) < 2:  # a vocabulary of one word (a handful of comments) has no latent space to find
+            self.components_ = np.zeros((1, vectors.shape[1]), dtype=np.float32)
+            return self
         components = max(1, min(self.n_components, vectors.shape[1] - 1, vectors.shape[0] - 1))
         svd = TruncatedSVD(n_components=components, random_state=0).fit(vectors)
         self.components_ = svd.components_.astype(np.float32)

@@ -22,6 +22,7 @@ import joblib
 
 from ..errors import ModerationError
 from ..files import sha256_file
+from ..model.encoder import EncoderError, check_installed
 from ..model.labels import REJECT_LABELS
 from ._old_paths import old_module_paths
 
@@ -139,10 +140,16 @@ def load(directory: str | Path) -> Artifact:
     Raises
     ------
     ArtifactError
-        If the files are missing, the hash does not match, or scikit-learn's version differs.
+        If the files are missing, the hash does not match, scikit-learn's version differs, or the model needs a
+        sentence encoder that is switched off or is not the installed one.
     """
     directory = Path(directory)
     metadata = verify(directory)
+    if metadata.get("encoder"):
+        try:
+            check_installed(metadata["encoder"])
+        except EncoderError as error:
+            raise ArtifactError(f"{directory}: {error}") from None
     try:
         with old_module_paths():
             pipeline = joblib.load(directory / MODEL_FILE)

@@ -1,0 +1,181 @@
+"""The semantic tier: what a comment means in a pretrained sentence encoder's space, and how close that is to
+its article, its thread and its parent."""
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import MiniBatchKMeans
+
+from .comment import Comment, as_comments
+
+MAX_ARTICLE_SENTENCES = 24  # the title and the body's first sentences: where a story says what it is about
+MAX_THREAD_EMBEDDED = 20  # the last comments of a thread that the comment is compared with
+EMBEDDING_CACHE_TEXTS = 20_000  # recent articles' sentences and thread comments, per process
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def article_sentences(article: str) -> tuple[str, ...]:
+    """An article's title (its first line) and the first sentences of its body."""
+    title, _, body = article.partition("\n")
+    sentences = [s.strip() for s in _SENTENCE_END.split(body) if len(s.strip()) > 2]
+    return (title.strip() or article[:300], *sentences[: MAX_ARTICLE_SENTENCES - 1])
+
+
+class SemanticContext(TransformerMixin, BaseEstimator):
+    """Sentence-encoder features of comments: the comment's own embedding, then how it relates to its context.
+
+    The embedding block is the comment's unit embedding times ``embedding_scale``: what the text says, for
+    every label. The context block compares it with the article's title and sentences, the thread and the
+    parent, and with a bank of topics fitted on the training comments: being close to some topic but not to
+    one's own context is what an off-topic comment looks like, while a generic reaction ("Agreed.") is close to
+    neither.
+
+    Parameters
+    ----------
+    encoder : Encoder
+        The pretrained sentence encoder (its identity travels in the pickle, its weights do not).
+    embedding_scale : float
+        Weight of the embedding columns next to the unit-length n-gram blocks.
+    n_topics : int
+        Size of the topic bank (k-means centroids of the training comments' embeddings).
+    """
+
+    CONTEXT_FEATURES = (
+        "sem_title", "sem_article_max", "sem_article_mean", "sem_thread_mean", "sem_thread_max", "sem_parent",
+        "sem_context_best", "sem_bank_max", "sem_context_over_bank", "sem_has_context",
+    )
+
+    def __init__(self, encoder=None, embedding_scale: float = 1.0, n_topics: int = 64):
+        self.encoder = encoder
+        self.embedding_scale = embedding_scale
+        self.n_topics = n_topics
+
+    def fit(self, X, y=None):
+        own = self.embedding(list(dict.fromkeys(c.text for c in as_comments(X))), scaled=False)
+        k = max(1, min(self.n_topics, len(own) // 4))
+        centroids = MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3).fit(own).cluster_centers_
+        self.bank_ = _unit(centroids.astype(np.float32))
+        self.dimensions_ = own.shape[1]
+        self.n_features_out_ = self.dimensions_ + len(self.CONTEXT_FEATURES)
+        return self
+
+    def transform(self, X, keep_own: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """``(embedding block, context block)`` of each comment.
+
+        ``keep_own`` caches the comments' own embeddings: they are the thread of the comments that follow.
+        """
+        comments = as_comments(X)
+        own = self._embed([c.text for c in comments], keep=keep_own)
+        return own * np.float32(self.embedding_scale), self.context_features(comments, own)
+
+    def embedding(self, texts: list[str], keep: bool = True, scaled: bool = True) -> np.ndarray:
+        """The embedding block of raw texts."""
+        own = self._embed(texts, keep)
+        return own * np.float32(self.embedding_scale) if scaled else own
+
+    def context_features(self, comments: list[Comment], own: np.ndarray) -> np.ndarray:
+        """Cosine similarities of each comment with its article, thread and parent, and with the topic bank."""
+        n = len(comments)
+        features = np.zeros((n, len(self.CONTEXT_FEATURES)), dtype=np.float32)
+        if not n:
+            return features
+        needed = list(dict.fromkeys(t for c in comments for t in _context_texts(c)))
+        vectors = dict(zip(needed, self._embed(needed, keep=True))) if needed else {}
+        bank = (own @ self.bank_.T).max(axis=1)
+        features[:, 7] = bank
+        for i, comment in enumerate(comments):
+            e = own[i]
+            best = []
+            if comment.article:
+                sentences = np.stack([vectors[s] for s in article_sentences(comment.article)])
+                cos = sentences @ e
+                features[i, 0] = cos[0]
+                features[i, 1] = cos.max()
+                features[i, 2] = _unit(sentences.mean(axis=0)) @ e
+                best.append(features[i, 1])
+            thread = [t for t in comment.thread[-MAX_THREAD_EMBEDDED:] if t]
+            if thread:
+                stacked = np.stack([vectors[t] for t in thread])
+                features[i, 3] = _unit(stacked.mean(axis=0)) @ e
+                features[i, 4] = (stacked @ e).max()
+                best.append(features[i, 4])
+            if comment.parent:
+                features[i, 5] = vectors[comment.parent] @ e
+                best.append(features[i, 5])
+            if best:
+                features[i, 6] = max(best)
+                features[i, 8] = max(best) - bank[i]
+                features[i, 9] = 1.0
+        return features
+
+    def _embed(self, texts: list[str], keep: bool) -> np.ndarray:
+        cache = self.__dict__.get("_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_cache", EmbeddingCache(EMBEDDING_CACHE_TEXTS))
+        return cache.embed(self.encoder, texts, keep)
+
+    def __getstate__(self):
+        return {k: v for k, v in super().__getstate__().items() if k != "_cache"}
+
+
+def _context_texts(comment: Comment) -> list[str]:
+    """The texts a comment is compared with: its article's sentences, its thread's last comments, its parent."""
+    texts = list(article_sentences(comment.article)) if comment.article else []
+    texts += [t for t in comment.thread[-MAX_THREAD_EMBEDDED:] if t]
+    if comment.parent:
+        texts.append(comment.parent)
+    return texts
+
+
+class EmbeddingCache:
+    """Embeddings of recent texts (articles' sentences, thread comments), the least recently used dropped first.
+
+    A lock keeps the order consistent between a worker's threads; encoding happens outside it.
+    """
+
+    def __init__(self, max_texts: int):
+        self.max_texts = max_texts
+        self._entries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def embed(self, encoder, texts: list[str], keep: bool = True) -> np.ndarray:
+        """Each text's unit embedding, encoding only the texts not cached (each distinct text once)."""
+        if not texts:
+            return np.zeros((0, encoder.dimensions), dtype=np.float32)
+        with self._lock:
+            found = {t: self._entries.get(t) for t in texts}
+            for t, vector in found.items():
+                if vector is not None:
+                    self._entries.move_to_end(t)
+        missing = [t for t, vector in found.items() if vector is None]
+        if missing:
+            computed = encoder.encode(missing)
+            found.update(zip(missing, computed))
+            if keep:
+                with self._lock:
+                    self._entries.update(zip(missing, computed))
+                    while len(self._entries) > self.max_texts:
+                        self._entries.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    """Rows (or a vector) divided by their Euclidean norm; zero rows stay zero."""
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
+def context_similarity(semantic: SemanticContext, comments: list[Comment]) -> np.ndarray:
+    """Each comment's highest cosine with any text of its context (article sentences, thread, parent); 0 without."""
+    own = semantic.embedding([c.text for c in comments], scaled=False)
+    needed = list(dict.fromkeys(t for c in comments for t in _context_texts(c)))
+    vectors = dict(zip(needed, semantic.embedding(needed, scaled=False))) if needed else {}
+    return np.array([max((float(vectors[t] @ e) for t in _context_texts(c)), default=0.0)
+                     for c, e in zip(comments, own)])
