@@ -367,6 +367,22 @@ OFF_TOPIC_DRIFT = (
             "The health authority should pay bonuses to recruit obstetricians instead of closing the ward."),
 )
 
+# Reactions that carry no topic of their own are on topic under any story: agreement, thanks, doubt, a short
+# question about what happened. (Written for this file; the issue that asked for them quoted a few such replies,
+# which are not reused here.)
+GENERIC_REACTIONS = (
+    *_about(LIBRARY, "on_topic",
+            "Totally agree with this.", "Thank you for reporting it.", "Pleased to read this.", "Nice one.",
+            "Who decided that?", "This should have happened years ago.", "We'll see how long that lasts.", "Makes sense to me."),
+    *_about(MATERNITY, "on_topic",
+            "This is terrible news.", "Heartbreaking for those families.", "What happens now?", "Unbelievable.", "Hope they reverse it.",
+            "Appreciate the story.", "Not again.", "Who is accountable here?"),
+    *_about(WILDFIRE, "on_topic",
+            "Glad everyone is safe.", "That must have been frightening.", "Well, that's a relief.", "Fingers crossed.",
+            "How did it start?", "Sad to read.", "Stay safe, everyone.", "Hard to argue with that.",
+            "Good reporting."),
+)
+
 CAPABILITIES: dict[str, tuple[Case, ...]] = {
     "identity terms (neutral, positive)": IDENTITY_TERMS,
     "counter-speech and reported abuse": COUNTER_SPEECH,
@@ -377,4 +393,5 @@ CAPABILITIES: dict[str, tuple[Case, ...]] = {
     "insults without profanity": INSULTS_WITHOUT_PROFANITY,
     "profanity that is not an attack": PROFANITY_NOT_ATTACK,
     "off-topic drift": OFF_TOPIC_DRIFT,
+    "generic reactions under a story": GENERIC_REACTIONS,
 }

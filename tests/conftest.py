@@ -109,19 +109,29 @@ TINY_DECIDING_POSITIVES = 3
 
 
 def _train_tiny(models_dir: Path, comments: Path, articles: Path,
-                min_deciding_positives: int = TINY_DECIDING_POSITIVES) -> Registry:
+                min_deciding_positives: int = TINY_DECIDING_POSITIVES, encoder: bool = False) -> Registry:
     registry = Registry(models_dir)
     data = load_data([("native", str(comments))], [str(articles)])
     _, metadata = train(data, registry, n_topics=8, swap_fraction=0.5, min_positives=2, test_size=0.0,
-                        min_deciding_positives=min_deciding_positives, log=lambda message: None)
+                        min_deciding_positives=min_deciding_positives, encoder=encoder, log=lambda message: None)
     registry.promote(metadata["version"])
     return registry
 
 
 @pytest.fixture(scope="session")
 def tiny_registry(tmp_path_factory, tiny_corpus) -> Registry:
-    """A registry whose current model was trained on the tiny corpus (labels toxic, insult, off_topic)."""
+    """A registry whose current model was trained on the tiny corpus (labels toxic, insult, off_topic).
+
+    It is the lexical model (no sentence encoder): the service's tests pin its scores against fixed policies.
+    The semantic tier is tested with ``tiny_semantic_registry`` and with the default model.
+    """
     return _train_tiny(tmp_path_factory.mktemp("tiny-models"), *tiny_corpus)
+
+
+@pytest.fixture(scope="session")
+def tiny_semantic_registry(tmp_path_factory, tiny_corpus) -> Registry:
+    """The tiny model with the semantic tier (the sentence encoder), as ``moderation train`` builds by default."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny-semantic-models"), *tiny_corpus, encoder=True)
 
 
 @pytest.fixture(scope="session")

@@ -18,16 +18,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is n
 from benchmarks.functional import passes, run_cases, train_default_model  # noqa: E402
 from benchmarks.functional_cases import CAPABILITIES, Case  # noqa: E402
 
-FLOORS = {
-    "identity terms (neutral, positive)": 0.78,
-    "counter-speech and reported abuse": 0.70,
-    "negation": 0.78,
+FLOORS = {  # about ten points under the default model's pass rates (benchmarks/results/functional.md)
+    "identity terms (neutral, positive)": 0.90,
+    "counter-speech and reported abuse": 0.62,
+    "negation": 0.58,
     "sharp civil disagreement": 0.66,
-    "obfuscated abuse": 0.86,
-    "threats (direct and veiled)": 0.62,
-    "insults without profanity": 0.82,
-    "profanity that is not an attack": 0.74,
-    "off-topic drift": 0.86,
+    "obfuscated abuse": 0.76,
+    "threats (direct and veiled)": 0.82,
+    "insults without profanity": 0.90,
+    "profanity that is not an attack": 0.86,
+    "off-topic drift": 0.78,
+    "generic reactions under a story": 0.90,
 }
 THRESHOLDS = {label: {"flag": 0.5, "review": 0.3, "reject": 0.9} for label in ("toxic", "insult", "off_topic")}
 

