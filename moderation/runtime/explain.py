@@ -93,7 +93,9 @@ def score_words(features, classifier, text: str, labels: list[str]) -> WordScore
         return WordScores(text, list(labels), empty, empty, np.zeros((0, len(labels))))
     terms = ngrams.share[:, None] * classifier.coef_[ngrams.column][:, columns]
     begin = ngrams.raw_begin[ngrams.token_begin[words]]
-    end = np.array([_past_marks(text, e) for e in ngrams.raw_end[ngrams.token_end[words] - 1].tolist()])
+    end = ngrams.raw_end[ngrams.token_end[words] - 1]
+    if not text.isascii():
+        end = np.array([_past_marks(text, e) for e in end.tolist()])
     return WordScores(text, list(labels), begin, end, word_scores(ngrams, words, terms))
 
 
@@ -127,8 +129,9 @@ def word_scores(ngrams: TextNgrams, words: np.ndarray, terms: np.ndarray) -> np.
     word = word[covered]
     characters = np.bincount(occurrence, minlength=len(sizes))  # of content words, in each occurrence
     weighted = terms[occurrence] / characters[occurrence, None]
-    return np.stack([np.bincount(word, weights=weighted[:, k], minlength=len(words))
-                     for k in range(terms.shape[1])], axis=1)
+    labels = terms.shape[1]
+    cells = (word[:, None] * labels + np.arange(labels)).ravel()  # (word, label), row by row
+    return np.bincount(cells, weights=weighted.ravel(), minlength=len(words) * labels).reshape(len(words), labels)
 
 
 def _ranges(begin: np.ndarray, end: np.ndarray) -> np.ndarray:
