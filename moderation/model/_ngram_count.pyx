@@ -1,9 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled n-gram counting for a few texts: the numpy path of moderation.ngrams in one pass, per request.
 
-For the handful of strings one comment needs (its words, characters and topic words, or the occlusion
-variants of one comment), the vectorised numpy path makes some sixty array calls whose fixed cost is most of
-the work. This walks the code points once: it hashes every n-gram with the same polynomial and finaliser
+For the handful of strings one comment needs (its words, characters and topic words), the vectorised numpy
+path makes some sixty array calls whose fixed cost is most of the work. This walks the code points once: it hashes every n-gram with the same polynomial and finaliser
 as moderation.ngrams (unsigned 64-bit arithmetic wraps as numpy's does), finds it in the vocabulary's
 open-addressing hash table (a probe or two, where a binary search of a vocabulary larger than the CPU's
 caches misses a dozen times), and counts each text's columns. The result is the numpy path's CSR arrays,

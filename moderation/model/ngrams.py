@@ -63,8 +63,8 @@ class _Batch:
         return (self.prefix[end] - self.prefix[begin]) * self.inverse[begin]
 
 
-# The numpy path: batches past COMPILED_UP_TO code points (large scoring batches, long comments' occlusion
-# variants) and training's tens of millions of n-grams. Few calls, and ndarray methods rather than numpy's
+# The numpy path: batches past COMPILED_UP_TO code points (large scoring batches) and training's tens of
+# millions of n-grams. Few calls, and ndarray methods rather than numpy's
 # Python wrappers, for the parts of such a batch that are small.
 
 def _char_spans(codes: np.ndarray, ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -293,8 +293,8 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
         batch can still be small: a binary search of the sorted vocabulary costs a few numpy calls, and the
         hash table's probe rounds pay off from a few tens of thousands of n-grams. The hashes are searched
         in sorted order, each search starting where the last ended: several times faster than searching a
-        vocabulary larger than the CPU's cache in random order. Occlusion variants share most of their
-        n-grams, so from a few thousand each distinct one is searched once.
+        vocabulary larger than the CPU's cache in random order. From a few thousand n-grams, common ones
+        repeat enough that each distinct one is searched once.
         """
         if len(hashes) >= _TABLE_FROM or not len(self.vocabulary_):
             columns = self._table().lookup(hashes)
