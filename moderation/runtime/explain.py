@@ -108,10 +108,11 @@ def content_words(ngrams: TextNgrams) -> np.ndarray:
 
 @lru_cache(maxsize=65536)
 def _is_content(token: str) -> bool:
+    """A word with a letter, other than a stop word, a stop word with a clitic (you're) or a negated verb (isn't)."""
     if token in STOP_WORDS or not any(c.isalpha() for c in token):
         return False
     head, apostrophe, _ = token.partition("'")
-    return not apostrophe or (head not in STOP_WORDS and not token.endswith("n't"))  # you're, isn't
+    return not apostrophe or (head not in STOP_WORDS and not token.endswith("n't"))
 
 
 def word_scores(ngrams: TextNgrams, words: np.ndarray, terms: np.ndarray) -> np.ndarray:
