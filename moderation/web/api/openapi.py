@@ -62,7 +62,7 @@ _SERVICE_SCHEMAS = {
         "required": ["label", "begin", "end", "text", "score"],
         "properties": {"label": _STRING, "begin": {"type": "integer", "minimum": 0},
                        "end": {"type": "integer", "minimum": 0}, "text": _STRING,
-                       "score": {"type": "number", "description": "How much the label's score drops without it."}},
+                       "score": {"type": "number", "description": "The log-odds its words add to the label."}},
     },
     "ModerationResult": {
         "type": "object", "required": ["id", "scores", "flags", "decision", "reasons", "spans"],
