@@ -338,7 +338,7 @@ def profile(server: Server, script: Path, seconds: int, connections: int, out: P
 
 
 # Stages of a request, each named by frames only it runs, most specific first: a sample goes to the first
-# stage with a frame on its stack (the explanations' predictions to the explanations, the view's key check
+# stage with a frame on its stack (the explanations' featurisation to the explanations, the view's key check
 # to the key check rather than to everything it wraps); samples in none of them are "other".
 STAGES = [
     ("request log line (moderation.web.request_log)", ("moderation/web/request_log.py",)),
@@ -351,7 +351,7 @@ STAGES = [
     ("context assembly", ("Moderation._contexts (",)),
     ("store: keep held comments for review", ("Moderation._write (",)),
     ("language check", ("LanguageIdentifier.",)),
-    ("model: explanations (occlusion)", ("Scorer._explain (",)),
+    ("model: explanations (n-gram contributions)", ("Scorer._explain (",)),
     ("model: features + predict_proba", ("Scorer.predict (",)),
     ("decision policy + result shaping", ("Scorer.moderate (", "Policy.")),
     ("response JSON (jsonify)", ("jsonify (",)),

@@ -315,7 +315,9 @@ def test_cards_show_scores_reasons_highlights_article_title_and_parent(client):
     assert card_ids(client.get("/review/queue/review?article=bridge")) == ["c-held-3"]
     assert "Old bridge &lt;em&gt;reopens&lt;/em&gt;" in html  # the stored article's title, escaped
     assert "In reply to</span>Nice bridge, the deck repairs look solid." in html
-    assert re.search(r'<mark class="span strength-\d[^"]*label-toxic[^"]*" title="[^"]*">moron</mark>', html)
+    # The tiny model's words add little: "moron" (0.32 log-odds) is under the spans' minimum, "idiot" (0.71) is not.
+    library = client.get("/review/queue/review?article=library").get_data(as_text=True)
+    assert re.search(r'<mark class="span strength-\d[^"]*label-toxic[^"]*" title="[^"]*">idiot</mark>', library)
     assert "<strong>review</strong>: toxic" in html
     assert re.search(r'<div class="score flagged">\s*<dt>toxic</dt>', html)
 
@@ -647,14 +649,15 @@ def test_comment_markup_is_shown_as_text(client, api, store):
 
 def test_highlight_escapes_every_piece_and_merges_overlapping_spans():
     text = "a <b>bad</b> word"
-    spans = [{"label": "toxic", "begin": 2, "end": 12, "score": 0.3},
-             {"label": "insult", "begin": 5, "end": 8, "score": 0.04},
+    spans = [{"label": "toxic", "begin": 2, "end": 12, "score": 1.7},
+             {"label": "insult", "begin": 5, "end": 8, "score": 0.7},
              {"label": "toxic", "begin": 40, "end": 50, "score": 0.9},  # out of range: ignored
              {"label": "toxic", "begin": "2", "end": 3, "score": 0.9}]  # not offsets: ignored
     html = str(cards.highlight(text, spans))
-    assert html == ('a <mark class="span strength-3 label-toxic" title="toxic 0.30">&lt;b&gt;</mark>'
-                    '<mark class="span strength-3 label-insult label-toxic" title="insult 0.04, toxic 0.30">bad</mark>'
-                    '<mark class="span strength-3 label-toxic" title="toxic 0.30">&lt;/b&gt;</mark> word')
+    assert html == ('a <mark class="span strength-3 label-toxic" title="toxic 1.70">&lt;b&gt;</mark>'
+                    '<mark class="span strength-3 label-insult label-toxic" title="insult 0.70, toxic 1.70">bad</mark>'
+                    '<mark class="span strength-3 label-toxic" title="toxic 1.70">&lt;/b&gt;</mark> word')
+    assert 'class="span strength-1 label-insult"' in str(cards.highlight(text, spans[1:2]))
     assert str(cards.highlight("<i>", [])) == "&lt;i&gt;"
 
 

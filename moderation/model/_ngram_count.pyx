@@ -1,13 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled n-gram counting for a few texts: the numpy path of moderation.model.ngrams in one pass, per request.
 
-For the handful of strings one comment needs (its words, characters and topic words, or the occlusion
-variants of one comment), the vectorised numpy path makes some sixty array calls whose fixed cost is most of
-the work. This walks the code points once: it hashes every n-gram with the same polynomial and finaliser
+For the handful of strings one comment needs (its words, characters and topic words), the vectorised numpy
+path makes some sixty array calls whose fixed cost is most of the work. This walks the code points once: it hashes every n-gram with the same polynomial and finaliser
 as moderation.model.ngrams (unsigned 64-bit arithmetic wraps as numpy's does), finds it in the vocabulary's
 open-addressing hash table (a probe or two, where a binary search of a vocabulary larger than the CPU's
 caches misses a dozen times), and counts each text's columns. The result is the numpy path's CSR arrays,
-bit for bit (tests/test_ngram_count.py compares the two). The counting runs without the GIL.
+bit for bit (tests/test_ngram_count.py compares the two). The counting runs without the GIL. The same walk
+also places each n-gram of one text that the vocabulary knows, for explanations (``occurrences``).
 """
 import numpy as np
 
@@ -30,8 +30,9 @@ cdef inline uint64_t _mix(uint64_t h, int64_t salt) noexcept nogil:
 
 
 cdef inline Py_ssize_t _find(const uint64_t[::1] keys, const int32_t[::1] values, uint64_t h, int64_t[::1] found,
-                             Py_ssize_t m) noexcept nogil:
-    """Append the column of hash ``h`` to ``found[m:]`` if the table has it.
+                             Py_ssize_t m, int64_t begin, int64_t end, int64_t[::1] where) noexcept nogil:
+    """Append the column of hash ``h`` to ``found[m:]`` if the table has it, and its ``begin`` and ``end`` to
+    ``where[2 * m:]`` when ``where`` is not empty.
 
     0 marks an empty slot, so an n-gram hashing to 0 (one chance in 2**64) is never found, here as in the
     numpy path's table.
@@ -41,13 +42,17 @@ cdef inline Py_ssize_t _find(const uint64_t[::1] keys, const int32_t[::1] values
     while keys[slot] != 0:
         if keys[slot] == h:
             found[m] = values[slot]
+            if where.shape[0]:
+                where[2 * m] = begin
+                where[2 * m + 1] = end
             return m + 1
         slot = (slot + 1) & mask
     return m
 
 
 cdef Py_ssize_t _char_columns(const uint32_t[::1] codes, int64_t start, int64_t end, int64_t low, int64_t high,
-                              const uint64_t[::1] keys, const int32_t[::1] values, int64_t[::1] found) noexcept nogil:
+                              const uint64_t[::1] keys, const int32_t[::1] values, int64_t[::1] found,
+                              int64_t[::1] where) noexcept nogil:
     cdef Py_ssize_t m = 0
     cdef int64_t i, k
     cdef uint64_t h, power
@@ -60,13 +65,13 @@ cdef Py_ssize_t _char_columns(const uint32_t[::1] codes, int64_t start, int64_t 
             h += <uint64_t>codes[i + k] * power
             power *= _P
             if k + 1 >= low:
-                m = _find(keys, values, _mix(h, k + 1), found, m)
+                m = _find(keys, values, _mix(h, k + 1), found, m, i, i + k + 1, where)
     return m
 
 
 cdef Py_ssize_t _word_columns(const uint32_t[::1] codes, int64_t start, int64_t end, int64_t low, int64_t high,
                               const uint64_t[::1] keys, const int32_t[::1] values, int64_t[::1] found,
-                              int64_t[::1] token_begin, int64_t[::1] token_end) noexcept nogil:
+                              int64_t[::1] token_begin, int64_t[::1] token_end, int64_t[::1] where) noexcept nogil:
     cdef Py_ssize_t m = 0
     cdef int64_t tokens = 0, i = start, t, n, position
     cdef uint64_t h, power
@@ -89,7 +94,7 @@ cdef Py_ssize_t _word_columns(const uint32_t[::1] codes, int64_t start, int64_t 
                 power *= _P
                 position += 1
             if n >= low:
-                m = _find(keys, values, _mix(h, _WORD_SALT + n), found, m)
+                m = _find(keys, values, _mix(h, _WORD_SALT + n), found, m, token_begin[t], position, where)
     return m
 
 
@@ -136,6 +141,7 @@ def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::
     cdef float[::1] counts = counts_array
     cdef const uint64_t[::1] table_keys
     cdef const int32_t[::1] table_values
+    cdef int64_t[::1] nowhere = np.empty(0, dtype=np.int64)
     for d in range(n_texts):
         p = part[d]
         table_keys = keys[p]
@@ -143,9 +149,10 @@ def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::
         with nogil:
             if words[p]:
                 m = _word_columns(codes, starts[d], ends[d], lows[p], highs[p], table_keys, table_values, found,
-                                  token_begin, token_end)
+                                  token_begin, token_end, nowhere)
             else:
-                m = _char_columns(codes, starts[d], ends[d], lows[p], highs[p], table_keys, table_values, found)
+                m = _char_columns(codes, starts[d], ends[d], lows[p], highs[p], table_keys, table_values, found,
+                                  nowhere)
             if m > 1:
                 qsort(&found[0], m, sizeof(int64_t), _compare)
             k = 0
@@ -159,3 +166,37 @@ def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::
                 k = run
             indptr[d + 1] = <int32_t>out
     return indptr_array, columns_array[:out], counts_array[:out]
+
+
+def occurrences(const uint32_t[::1] codes, bint words, int64_t low, int64_t high, const uint64_t[::1] keys,
+                const int32_t[::1] values):
+    """Where each n-gram of one text that the vocabulary knows lies, and its column, in the text's order.
+
+    Parameters
+    ----------
+    codes : uint32 array
+        Code points of the text, laid out as its vectoriser hashes it.
+    words : bool
+        Word n-grams, or else character n-grams.
+    low, high : int
+        The smallest and largest n.
+    keys, values : arrays
+        The vocabulary's hash table, as for :func:`count`.
+
+    Returns
+    -------
+    begin : int64 array, end : int64 array, columns : int64 array
+    """
+    cdef int64_t size = codes.shape[0]
+    cdef Py_ssize_t m
+    found_array = np.empty(max(size * (high - low + 1), 1), dtype=np.int64)
+    where_array = np.empty(2 * found_array.shape[0], dtype=np.int64)
+    begin_array = np.empty(size + 1, dtype=np.int64)
+    end_array = np.empty(size + 1, dtype=np.int64)
+    cdef int64_t[::1] found = found_array, where = where_array, token_begin = begin_array, token_end = end_array
+    with nogil:
+        if words:
+            m = _word_columns(codes, 0, size, low, high, keys, values, found, token_begin, token_end, where)
+        else:
+            m = _char_columns(codes, 0, size, low, high, keys, values, found, where)
+    return where_array[0:2 * m:2], where_array[1:2 * m:2], found_array[:m]

@@ -106,22 +106,20 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         context = self.context_features(comments) * self.context_scale
         return self._stack_csr(self._text_blocks([c.text for c in comments]), context, comments)
 
-    def rows(self, X, keep_own: bool = True) -> SparseRows:
+    def rows(self, X) -> SparseRows:
         """:meth:`transform` of a few comments, the same values as CSR arrays, without scipy matrices.
 
         For one comment the fixed cost of each scipy and numpy call outweighs the work, so this path
         makes few calls. The topic vectors of article, thread and parent texts are cached on the
         featuriser (and left out of its pickle), since the same context recurs on every request for an
-        article; the comments' text blocks, their topic vectors and those of context texts not cached yet
-        are computed in one pass. For thousands of comments, :meth:`transform` is faster.
+        article; the comments' own topic vectors are cached too, since they are the thread of the comments
+        that follow. The comments' text blocks, their topic vectors and those of context texts not cached
+        yet are computed in one pass. For thousands of comments, :meth:`transform` is faster.
 
         Parameters
         ----------
         X : list of Comment or str
             The comments.
-        keep_own : bool
-            Cache the comments' own topic vectors too: they are the thread of the comments that follow.
-            Occlusion variants, which never recur, are not kept.
 
         Returns
         -------
@@ -142,16 +140,15 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         latent = topics @ self.topics_.components_.T
         computed = {t: _TopicVector.of_row(topics, latent, n + i) for i, t in enumerate(missing)}
         vectors = {t: vector or computed[t] for t, vector in zip(context_texts, cached)}
-        if keep_own:
-            computed.update((c.text, _TopicVector.of_row(topics, latent, i)) for i, c in enumerate(comments)
-                            if c.text and c.text not in vectors)
+        computed.update((c.text, _TopicVector.of_row(topics, latent, i)) for i, c in enumerate(comments)
+                        if c.text and c.text not in vectors)
         cache.put_many(computed)
         end = topics.indptr[n]
         own = SparseRows(topics.indptr[:n + 1], topics.indices[:end], topics.data[:end], topics.n_columns)
         context = self._cached_context_features(comments, groups, own, latent[:n], vectors) * self.context_scale
         if self.semantic is None:
             return hstack_rows([words, chars, dense_rows(context)])
-        embedding, semantic_context = self.semantic.transform(comments, keep_own=keep_own)
+        embedding, semantic_context = self.semantic.transform(comments)
         return hstack_rows([words, chars, dense_rows(embedding),
                             dense_rows(np.hstack([context, semantic_context * self.context_scale], dtype=np.float32))])
 
@@ -237,8 +234,7 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         """:meth:`context_features` from the comments' own topic vectors and those of their context texts.
 
         The same floats: groups are added up term by term in the order of the selector products there. A
-        group that several comments share (the variants of one comment explained by occlusion) is added
-        up once.
+        group that several comments share (comments on one article with the same thread) is added up once.
         """
         members = [g[block] for block in (1, 2, 3) for g in groups]  # rows n to 4n of context_features
         distinct = list(dict.fromkeys(members))

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._ngram_count import count as count_compiled
+from ._ngram_count import occurrences as occurrences_compiled
 from .sparse_rows import SparseRows
 
 _P = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
@@ -62,8 +63,8 @@ class _Batch:
         return (self.prefix[end] - self.prefix[begin]) * self.inverse[begin]
 
 
-# The numpy path: batches past COMPILED_UP_TO code points (large scoring batches, long comments' occlusion
-# variants) and training's tens of millions of n-grams. Few calls, and ndarray methods rather than numpy's
+# The numpy path: batches past COMPILED_UP_TO code points (large scoring batches) and training's tens of
+# millions of n-grams. Few calls, and ndarray methods rather than numpy's
 # Python wrappers, for the parts of such a batch that are small.
 
 def _char_spans(codes: np.ndarray, ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -292,8 +293,8 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
         batch can still be small: a binary search of the sorted vocabulary costs a few numpy calls, and the
         hash table's probe rounds pay off from a few tens of thousands of n-grams. The hashes are searched
         in sorted order, each search starting where the last ended: several times faster than searching a
-        vocabulary larger than the CPU's cache in random order. Occlusion variants share most of their
-        n-grams, so from a few thousand each distinct one is searched once.
+        vocabulary larger than the CPU's cache in random order. From a few thousand n-grams, common ones
+        repeat enough that each distinct one is searched once.
         """
         if len(hashes) >= _TABLE_FROM or not len(self.vocabulary_):
             columns = self._table().lookup(hashes)
@@ -348,17 +349,22 @@ class HashedNgramTfidf(TransformerMixin, BaseEstimator):
         share : ndarray of float32
             Its column's TF-IDF value divided by the column's count in the text.
         """
-        batch = _Batch(self._laid_out([text]))
-        begin, end, salt = self._spans(batch.codes, batch.doc)
-        found, column = self._known(_mix(batch.hash(begin, end), salt))
-        begin, end = begin[found], end[found]
-        if self.kind == "char":
-            begin, end = np.clip(begin - 1, 0, len(text)), np.clip(end - 1, 0, len(text))
-        distinct, which, counts = np.unique(column, return_inverse=True, return_counts=True)
-        counts = counts.astype(np.float32)
+        codes = np.frombuffer(self._laid_out([text])[0].encode("utf-32-le"), dtype=np.uint32)
+        table = self._table()
+        begin, end, column = occurrences_compiled(codes, self.kind == "word", self.ngram_range[0],
+                                                  self.ngram_range[1], table.keys, table.values)
+        if self.kind == "char":  # the padding (one space each side) clipped off
+            begin, end = np.maximum(begin - 1, 0), np.minimum(end - 1, len(text))
+        order = column.argsort(kind="stable")
+        ordered = column[order]
+        first = (np.concatenate((_TRUE[: len(ordered)], ordered[1:] != ordered[:-1]))).nonzero()[0]
+        counts = np.diff(np.append(first, len(ordered))).astype(np.float32)
+        distinct = ordered[first]
         tf = np.log1p(counts) if self.sublinear_tf else counts
         values = _unit_length(np.array([0, len(distinct)]), tf * self.idf_[distinct])
-        return begin, end, column, (values / counts)[which]
+        share = np.empty(len(column), dtype=values.dtype)
+        share[order] = (values / counts).repeat(counts.astype(np.int64))
+        return begin, end, column, share
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """TF-IDF rows of unit length from a count matrix (changed in place)."""

@@ -10,6 +10,8 @@ between them make one span.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -17,8 +19,8 @@ from ..model.features import TextNgrams
 from ..model.text import STOP_WORDS
 
 # Chosen on the validation posts of the training side of the toxic spans corpus (benchmarks/spans.py).
-MIN_WORD_SCORE = 0.3  # log-odds the word adds to the label
-MIN_SHARE_OF_TOP = 0.3  # of the comment's highest-scoring word
+MIN_WORD_SCORE = 0.6  # log-odds the word adds to the label
+MIN_SHARE_OF_TOP = 0.5  # of the comment's highest-scoring word
 
 
 def explain(features, classifier, text: str, labels: list[str], min_score: float = MIN_WORD_SCORE,
@@ -46,17 +48,55 @@ def explain(features, classifier, text: str, labels: list[str], min_score: float
     """
     if not labels:
         return []
+    return score_words(features, classifier, text, labels).spans(min_score, min_share)
+
+
+@dataclass(frozen=True)
+class WordScores:
+    """The content words of one text, where they lie in it, and what each adds to each label's log-odds."""
+
+    text: str
+    labels: list[str]
+    begin: np.ndarray
+    end: np.ndarray
+    scores: np.ndarray  # words x labels
+
+    def spans(self, min_score: float = MIN_WORD_SCORE, min_share: float = MIN_SHARE_OF_TOP) -> list[dict]:
+        """The highlighted words of every label, neighbours joined (see :func:`explain`)."""
+        spans = []
+        for k, label in enumerate(self.labels):
+            spans += self._label_spans(label, self.scores[:, k], min_score, min_share)
+        return sorted(spans, key=lambda s: (s["label"], -s["score"]))
+
+    def _label_spans(self, label: str, scores: np.ndarray, min_score: float, min_share: float) -> list[dict]:
+        if not len(scores):
+            return []
+        picked = np.flatnonzero(scores >= max(min_score, min_share * float(scores.max())))
+        runs = []  # [begin, end, last word, score]
+        for w in picked.tolist():
+            begin, end, score = int(self.begin[w]), int(self.end[w]), float(scores[w])
+            if runs and runs[-1][2] == w - 1 and (runs[-1][1] >= begin or self.text[runs[-1][1]:begin].isspace()):
+                runs[-1] = [min(runs[-1][0], begin), max(runs[-1][1], end), w, runs[-1][3] + score]
+            else:
+                runs.append([begin, end, w, score])
+        return [{"label": label, "begin": begin, "end": end, "text": self.text[begin:end], "score": round(score, 4)}
+                for begin, end, _, score in runs]
+
+
+def score_words(features, classifier, text: str, labels: list[str]) -> WordScores:
+    """The content words of ``text`` and their scores for ``labels`` (the arguments of :func:`explain`)."""
     ngrams = features.text_ngrams(text)
     words = content_words(ngrams)
-    if not len(words):
-        return []
     columns = [list(classifier.labels_).index(label) for label in labels]
+    if not len(words):
+        empty = np.zeros(0, dtype=np.int64)
+        return WordScores(text, list(labels), empty, empty, np.zeros((0, len(labels))))
     terms = ngrams.share[:, None] * classifier.coef_[ngrams.column][:, columns]
-    scores = word_scores(ngrams, words, terms)
-    spans = []
-    for k, label in enumerate(labels):
-        spans += _spans(text, ngrams, words, scores[:, k], label, min_score, min_share)
-    return sorted(spans, key=lambda s: (s["label"], -s["score"]))
+    begin = ngrams.raw_begin[ngrams.token_begin[words]]
+    end = ngrams.raw_end[ngrams.token_end[words] - 1]
+    if not text.isascii():
+        end = np.array([_past_marks(text, e) for e in end.tolist()])
+    return WordScores(text, list(labels), begin, end, word_scores(ngrams, words, terms))
 
 
 def content_words(ngrams: TextNgrams) -> np.ndarray:
@@ -66,11 +106,13 @@ def content_words(ngrams: TextNgrams) -> np.ndarray:
                      if _is_content(normalized[b:e])], dtype=np.int64)
 
 
+@lru_cache(maxsize=65536)
 def _is_content(token: str) -> bool:
+    """A word with a letter, other than a stop word, a stop word with a clitic (you're) or a negated verb (isn't)."""
     if token in STOP_WORDS or not any(c.isalpha() for c in token):
         return False
     head, apostrophe, _ = token.partition("'")
-    return not apostrophe or (head not in STOP_WORDS and not token.endswith("n't"))  # you're, isn't
+    return not apostrophe or (head not in STOP_WORDS and not token.endswith("n't"))
 
 
 def word_scores(ngrams: TextNgrams, words: np.ndarray, terms: np.ndarray) -> np.ndarray:
@@ -78,38 +120,25 @@ def word_scores(ngrams: TextNgrams, words: np.ndarray, terms: np.ndarray) -> np.
 
     Returns an array of content words x labels.
     """
+    begin, end = ngrams.token_begin[words], ngrams.token_end[words]
     owner = np.full(len(ngrams.normalized), -1, dtype=np.int64)
-    for w, k in enumerate(words.tolist()):
-        owner[ngrams.token_begin[k]:ngrams.token_end[k]] = w
+    owner[_ranges(begin, end)] = np.arange(len(words)).repeat(end - begin)
     sizes = ngrams.end - ngrams.begin
-    occurrence = np.arange(len(sizes)).repeat(sizes)
-    position = np.arange(len(occurrence)) - (sizes.cumsum() - sizes).repeat(sizes) + ngrams.begin.repeat(sizes)
-    word = owner[position]
+    word = owner[_ranges(ngrams.begin, ngrams.end)]
     covered = word >= 0
-    occurrence, word = occurrence[covered], word[covered]
+    occurrence = np.arange(len(sizes)).repeat(sizes)[covered]
+    word = word[covered]
     characters = np.bincount(occurrence, minlength=len(sizes))  # of content words, in each occurrence
-    weight = 1.0 / characters[occurrence]
-    return np.stack([np.bincount(word, weights=terms[occurrence, k] * weight, minlength=len(words))
-                     for k in range(terms.shape[1])], axis=1)
+    weighted = terms[occurrence] / characters[occurrence, None]
+    labels = terms.shape[1]
+    cells = (word[:, None] * labels + np.arange(labels)).ravel()  # (word, label), row by row
+    return np.bincount(cells, weights=weighted.ravel(), minlength=len(words) * labels).reshape(len(words), labels)
 
 
-def _spans(text: str, ngrams: TextNgrams, words: np.ndarray, scores: np.ndarray, label: str, min_score: float,
-           min_share: float) -> list[dict]:
-    """One label's highlighted words, neighbours joined, as spans of the raw text."""
-    picked = np.flatnonzero(scores >= max(min_score, min_share * float(scores.max())))
-    spans = []
-    for w in picked.tolist():
-        k = int(words[w])
-        begin = int(ngrams.raw_begin[ngrams.token_begin[k]])
-        end = _past_marks(text, int(ngrams.raw_end[ngrams.token_end[k] - 1]))
-        score = float(scores[w])
-        if spans and spans[-1][2] == w - 1 and (text[spans[-1][1]:begin].isspace() or spans[-1][1] >= begin):
-            previous_begin, previous_end, _, previous_score = spans[-1]
-            spans[-1] = (min(previous_begin, begin), max(previous_end, end), w, previous_score + score)
-        else:
-            spans.append((begin, end, w, score))
-    return [{"label": label, "begin": begin, "end": end, "text": text[begin:end], "score": round(score, 4)}
-            for begin, end, _, score in spans]
+def _ranges(begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The positions ``begin[i]`` to ``end[i] - 1`` of every range, end to end."""
+    sizes = end - begin
+    return np.arange(int(sizes.sum())) + (begin - sizes.cumsum() + sizes).repeat(sizes)
 
 
 def _past_marks(text: str, end: int) -> int:

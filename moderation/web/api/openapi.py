@@ -64,7 +64,7 @@ _SERVICE_SCHEMAS = {
         "required": ["label", "begin", "end", "text", "score"],
         "properties": {"label": _STRING, "begin": {"type": "integer", "minimum": 0},
                        "end": {"type": "integer", "minimum": 0}, "text": _STRING,
-                       "score": {"type": "number", "description": "How much the label's score drops without it."}},
+                       "score": {"type": "number", "description": "The log-odds its words add to the label."}},
     },
     "ModerationResult": {
         "type": "object", "description": "A retried comment (same id and text) gets this same result again.",

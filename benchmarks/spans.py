@@ -1,0 +1,328 @@
+"""Explanations against human span annotations: character F1 of each explanation method on held-out posts.
+
+The Civil Comments toxic spans corpus is split by post (posts with the same text on one side): a test part
+that only the final measurement sees, and a training side. The model is trained by the project's own
+:func:`training.train.train` on part of the training side (with C3 as everyday news comments); the span
+thresholds of each method are chosen on the rest of the training side (the validation posts). Gold spans
+are as in SemEval-2021 Task 5: a character is toxic when a strict majority of the post's raters highlighted
+it. A post's F1 compares its predicted and gold character sets (1 when both are empty, 0 when only one is);
+the score is the mean over posts, with a 95% bootstrap interval over posts. Run from the repository root::
+
+    python -m benchmarks.spans
+
+Writes ``benchmarks/results/spans.json`` and ``spans.md`` and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+import re
+import time
+import warnings
+from collections import Counter
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
+
+from moderation.model.classifier import LabelSkippedWarning
+from moderation.runtime.explain import MIN_SHARE_OF_TOP, MIN_WORD_SCORE, score_words
+from moderation.runtime.policy import Policy
+from training.train import TrainingData, train
+
+from .corpora import RESULTS_DIR, SEED, SHARED, load_shared, write_results
+
+TEST_SIZE = 0.2
+VALIDATION_SIZE = 0.15  # of the training side: the posts the span thresholds are chosen on
+BOOTSTRAP = 2000
+TOXIC_SHARE = 0.5  # a post is judged toxic when more than half of its raters did not tick "not toxic"
+# The other corpora the model is trained on beside the toxic spans training posts, chosen on the validation
+# posts (F1 of the contribution spans of the flagged labels at 0.6 / 0.5): none 0.460, C3 0.507, C3 + davidson 0.490.
+OTHER_CORPORA = ("c3",)
+# train() is given the whole training part and picks its flag thresholds on 15% of it (no test part of its own).
+TRAIN_SPLIT = (0.0, 0.15)
+# The grids the thresholds are chosen from.
+SCORE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+SHARE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+DROP_GRID = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
+# The occlusion explanation the service shipped before contributions: each word (at most 60 runs of
+# neighbouring words) removed in turn, its score the drop of the label's probability, kept from 0.02.
+OCCLUSION_WORD_RE = re.compile(r"\w[\w'’*#@$!|+.\-]*\w|\w")
+OCCLUSION_MAX_SEGMENTS = 60
+OCCLUSION_MIN_DROP = 0.02
+
+
+def _quiet(message: str) -> None:
+    """Swallow train()'s progress lines."""
+
+
+def gold_characters(directory) -> tuple[pd.DataFrame, list[set[int]]]:
+    """Posts (``id``, ``text``) and each post's gold characters: those a strict majority of its raters marked."""
+    comments = pd.read_csv(directory / "comments.csv", dtype={"comment_id": str})
+    ratings = pd.read_csv(directory / "annotations.csv", dtype={"comment_id": str}, usecols=["annotation",
+                                                                                            "comment_id"])
+    spans = pd.read_csv(directory / "spans.csv", usecols=["annotation", "start", "end"]).merge(ratings, on="annotation")
+    raters = ratings.groupby("comment_id").size()
+    marked: dict[str, Counter] = {}
+    for (comment_id, _), rows in spans.groupby(["comment_id", "annotation"]):
+        characters = set()
+        for start, end in zip(rows["start"], rows["end"]):
+            characters.update(range(int(start), int(end)))
+        marked.setdefault(comment_id, Counter()).update(characters)
+    posts = comments.rename(columns={"comment_id": "id", "comment_text": "text"})
+    gold = []
+    for comment_id, text in zip(posts["id"], posts["text"]):
+        counts = marked.get(comment_id, Counter())
+        gold.append({c for c, n in counts.items() if n > raters[comment_id] / 2 and c < len(text)})
+    return posts, gold
+
+
+def split_posts(posts: pd.DataFrame, seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training, validation and test positions; posts with the same text fall on one side."""
+    groups = posts["text"].to_numpy()
+    rest, test = next(GroupShuffleSplit(1, test_size=TEST_SIZE, random_state=seed).split(posts, groups=groups))
+    fit, validation = next(GroupShuffleSplit(1, test_size=VALIDATION_SIZE, random_state=seed + 1)
+                           .split(rest, groups=groups[rest]))
+    return rest[fit], rest[validation], test
+
+
+def char_f1(predicted: set[int], gold: set[int]) -> float:
+    """SemEval-2021 Task 5's per-post F1 of character offsets."""
+    if not gold or not predicted:
+        return float(not gold and not predicted)
+    overlap = len(predicted & gold)
+    return 2 * overlap / (len(predicted) + len(gold))
+
+
+def mean_f1(predictions: list[set[int]], gold: list[set[int]]) -> float:
+    return float(np.mean([char_f1(p, g) for p, g in zip(predictions, gold)]))
+
+
+def bootstrap(values: np.ndarray, seed: int = SEED) -> tuple[float, float]:
+    """95% percentile interval of the mean of ``values`` over posts resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(BOOTSTRAP, len(values)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def characters(spans: list[dict] | list[tuple[int, int]]) -> set[int]:
+    result = set()
+    for span in spans:
+        begin, end = (span["begin"], span["end"]) if isinstance(span, dict) else span
+        result.update(range(begin, end))
+    return result
+
+
+def occlusion_words(text: str) -> list[tuple[int, int]]:
+    """The words occlusion removes: at most OCCLUSION_MAX_SEGMENTS runs of neighbouring words."""
+    words = [m.span() for m in OCCLUSION_WORD_RE.finditer(text)]
+    if len(words) <= OCCLUSION_MAX_SEGMENTS:
+        return words
+    size = -(-len(words) // OCCLUSION_MAX_SEGMENTS)
+    return [(words[i][0], words[min(i + size, len(words)) - 1][1]) for i in range(0, len(words), size)]
+
+
+class Explained:
+    """A model's flags on some posts, and what each method needs to give their spans at any threshold."""
+
+    def __init__(self, pipeline, metadata: dict, texts: list[str]):
+        self.features, self.classifier = pipeline[0], pipeline[-1]
+        self.texts = texts
+        self.labels = list(self.classifier.labels_)
+        text_only = set(self.classifier.text_only)
+        policy = Policy.from_model(metadata["thresholds"])
+        self.scores = self.classifier.predict_proba_text(self.features.text_features(texts))
+        self.flags = [policy.decide({label: round(float(p), 4) for label, p in zip(self.labels, row)
+                                     if label in text_only}).flags for row in self.scores]
+        self.flagged_words = [score_words(self.features, self.classifier, text, flags) if flags else None
+                              for text, flags in zip(texts, self.flags)]
+        self.toxic_words = [score_words(self.features, self.classifier, text, ["toxic"]) for text in texts]
+        self.drops = self._occlusion_drops()
+
+    def contributions(self, min_score: float, min_share: float, every_post: bool = False) -> list[set[int]]:
+        """Characters of the contribution spans: the flagged toxicity labels' (union), or the toxic label's."""
+        words = self.toxic_words if every_post else self.flagged_words
+        return [characters(w.spans(min_score, min_share)) if w else set() for w in words]
+
+    def occlusion(self, min_drop: float) -> list[set[int]]:
+        """Characters of the words whose removal drops a flagged toxicity label's probability by ``min_drop``."""
+        return [characters([word for word, drop in zip(occlusion_words(text), drops) if drop >= min_drop])
+                for text, drops in zip(self.texts, self.drops)]
+
+    def _occlusion_drops(self) -> list[np.ndarray]:
+        """For each post, each word's largest drop over the post's flagged labels (none flagged: no words)."""
+        variants, owners, drops = [], [], []
+        for i, (text, flags) in enumerate(zip(self.texts, self.flags)):
+            words = occlusion_words(text) if flags else []
+            drops.append(np.zeros(len(words)))
+            variants += [text[:begin] + " " + text[end:] for begin, end in words]
+            owners += [(i, k) for k in range(len(words))]
+        for start in range(0, len(variants), 2000):
+            occluded = self.classifier.predict_proba_text(self.features.text_features(variants[start:start + 2000]))
+            for row, (i, k) in zip(occluded, owners[start:start + 2000]):
+                columns = [self.labels.index(label) for label in self.flags[i]]
+                drops[i][k] = float(np.max(self.scores[i, columns] - row[columns]))
+        return drops
+
+    def subset(self, keep: np.ndarray) -> "Explained":
+        """The same, for the posts where ``keep`` is true."""
+        part = copy.copy(self)
+        for name in ("texts", "flags", "flagged_words", "toxic_words", "drops"):
+            setattr(part, name, [x for x, k in zip(getattr(self, name), keep) if k])
+        part.scores = self.scores[keep]
+        return part
+
+
+def every_word(texts: list[str]) -> list[set[int]]:
+    return [characters(occlusion_words(text)) for text in texts]
+
+
+def _best(grid: list[tuple], predict, gold: list[set[int]]) -> tuple[tuple, float, list[dict]]:
+    """The grid point with the highest validation F1 (the first of equals), its F1 and every point's F1."""
+    tried = [(point, mean_f1(predict(*point), gold)) for point in grid]
+    best = max(tried, key=lambda item: item[1])
+    return best[0], best[1], [{"point": list(point), "f1": round(f1, 4)} for point, f1 in tried]
+
+
+def _result(predictions: list[set[int]], gold: list[set[int]], **extra) -> dict:
+    values = np.array([char_f1(p, g) for p, g in zip(predictions, gold)])
+    low, high = bootstrap(values)
+    return {"f1": round(float(values.mean()), 4), "ci95": [round(low, 4), round(high, 4)],
+            "posts_with_spans": int(sum(bool(p) for p in predictions)), **extra, "_values": values}
+
+
+def evaluate(validation: Explained, val_gold: list[set[int]], test: Explained, test_gold: list[set[int]]) -> dict:
+    """Every method on the test posts, thresholds chosen on the validation posts."""
+    contribution_grid = [(score, share) for score in SCORE_GRID for share in SHARE_GRID]
+    chosen, choices = {}, {}
+    for key, predict in (("contributions", validation.contributions),
+                         ("contributions_every_post", partial(validation.contributions, every_post=True)),
+                         ("occlusion", validation.occlusion)):
+        grid = contribution_grid if key.startswith("contributions") else [(drop,) for drop in DROP_GRID]
+        point, f1, tried = _best(grid, predict, val_gold)
+        chosen[key] = point
+        choices[key] = {"thresholds": list(point), "validation_f1": round(f1, 4), "grid": tried}
+    results = {
+        "nothing": _result([set() for _ in test.texts], test_gold),
+        "every_word": _result(every_word(test.texts), test_gold),
+        "occlusion_shipped": _result(test.occlusion(OCCLUSION_MIN_DROP), test_gold, thresholds=[OCCLUSION_MIN_DROP]),
+        "occlusion": _result(test.occlusion(*chosen["occlusion"]), test_gold, thresholds=list(chosen["occlusion"])),
+        "contributions": _result(test.contributions(*chosen["contributions"]), test_gold,
+                                 thresholds=list(chosen["contributions"])),
+        "contributions_every_post": _result(test.contributions(*chosen["contributions_every_post"], every_post=True),
+                                            test_gold, thresholds=list(chosen["contributions_every_post"])),
+    }
+    difference = results["contributions"]["_values"] - results["occlusion_shipped"]["_values"]
+    low, high = bootstrap(difference)
+    return {"posts": len(test.texts), "posts_with_gold_spans": int(sum(bool(g) for g in test_gold)),
+            "posts_flagged": int(sum(bool(f) for f in test.flags)), "validation_posts": len(validation.texts),
+            "test": {key: {k: v for k, v in row.items() if k != "_values"} for key, row in results.items()},
+            "contributions_minus_occlusion_shipped": {"mean": round(float(difference.mean()), 4),
+                                                      "ci95": [round(low, 4), round(high, 4)]},
+            "chosen_on_validation": choices}
+
+
+def measure() -> dict:
+    directory = SHARED["toxic-spans"][1]
+    posts, gold = gold_characters(directory)
+    fit, validation, test = split_posts(posts)
+    corpus = load_shared("toxic-spans").set_index("id")
+    training = pd.concat([corpus.loc[posts["id"].iloc[fit]].reset_index()]
+                         + [load_shared(name) for name in OTHER_CORPORA], ignore_index=True)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LabelSkippedWarning)
+        pipeline, metadata = train(TrainingData(training), seed=SEED, split=TRAIN_SPLIT, log=_quiet)
+    fit_seconds = time.perf_counter() - started
+    texts = posts["text"].tolist()
+    judged_toxic = (corpus.loc[posts["id"], "toxic"] > TOXIC_SHARE).to_numpy()
+    parts = {name: (Explained(pipeline, metadata, [texts[i] for i in rows]), [gold[i] for i in rows], judged_toxic[rows])
+             for name, rows in (("validation", validation), ("test", test))}
+    (val, val_gold, val_toxic), (held_out, test_gold, test_toxic) = parts["validation"], parts["test"]
+    return {
+        "settings": {
+            "seed": SEED, "split": f"GroupShuffleSplit on the post's text: test {TEST_SIZE}, validation "
+                                   f"{VALIDATION_SIZE} of the rest", "bootstrap": BOOTSTRAP,
+            "gold": "characters highlighted by a strict majority of the post's raters (annotations.csv rows)",
+            "judged_toxic": f"share of the post's raters not ticking 'not toxic' > {TOXIC_SHARE}",
+            "training": ["toxic-spans training posts", *OTHER_CORPORA], "train_split": list(TRAIN_SPLIT),
+            "spans": "union over the post's flagged toxicity labels (the labels that read the text alone)",
+            "service_defaults": {"min_word_score": MIN_WORD_SCORE, "min_share_of_top": MIN_SHARE_OF_TOP},
+            "python": platform.python_version(),
+        },
+        "posts": {"training": int(len(fit)), "validation": int(len(validation)), "test": int(len(test))},
+        "fit": {"rows": int(len(training)), "seconds": round(fit_seconds, 1), "labels": metadata["labels"],
+                "flag_thresholds": {label: t["flag"] for label, t in metadata["thresholds"].items()}},
+        "all_posts": evaluate(val, val_gold, held_out, test_gold),
+        "judged_toxic": evaluate(val.subset(val_toxic), [g for g, k in zip(val_gold, val_toxic) if k],
+                                 held_out.subset(test_toxic), [g for g, k in zip(test_gold, test_toxic) if k]),
+    }
+
+
+METHODS = {
+    "nothing": "highlight nothing",
+    "every_word": "highlight every word",
+    "occlusion_shipped": "occlusion (before): drop >= 0.02, flagged labels",
+    "occlusion": "occlusion, drop threshold chosen on validation, flagged labels",
+    "contributions": "**contributions (now)**: flagged toxicity labels, thresholds chosen on validation",
+    "contributions_every_post": "contributions, toxic label explained on every post (flagged or not)",
+}
+
+
+def _thresholds(row: dict) -> str:
+    return " / ".join(f"{t:g}" for t in row.get("thresholds", [])) or "–"
+
+
+def markdown(report: dict) -> str:
+    """The report's table as Markdown."""
+    everything, toxic = report["all_posts"], report["judged_toxic"]
+    lines = ["### Character F1 of explanations on held-out toxic spans posts (SemEval-2021 Task 5 F1, mean over "
+             "posts, 95% bootstrap interval)", "",
+             f"| method | all {everything['posts']} posts: F1 | interval | thresholds | the {toxic['posts']} posts a "
+             "majority judged toxic: F1 | interval | thresholds |", "|---|---:|---|---|---:|---|---|"]
+    for key, name in METHODS.items():
+        a, b = everything["test"][key], toxic["test"][key]
+        lines.append(f"| {name} | {a['f1']:.3f} | {a['ci95'][0]:.3f}–{a['ci95'][1]:.3f} | {_thresholds(a)} | "
+                     f"{b['f1']:.3f} | {b['ci95'][0]:.3f}–{b['ci95'][1]:.3f} | {_thresholds(b)} |")
+    settings, fit = report["settings"], report["fit"]
+    lines += [""]
+    for name, part in (("all posts", everything), ("posts judged toxic", toxic)):
+        difference = part["contributions_minus_occlusion_shipped"]
+        lines.append(f"- {name}: {part['posts_with_gold_spans']} of {part['posts']} have gold spans, the model flags "
+                     f"{part['posts_flagged']}; contributions minus occlusion as shipped, per post: "
+                     f"{difference['mean']:+.3f} ({difference['ci95'][0]:+.3f} to {difference['ci95'][1]:+.3f}).")
+    lines += ["", "Thresholds: contributions = minimum log-odds a word adds / minimum share of the comment's best word; "
+              "occlusion = minimum drop of the probability. Each is chosen on the validation posts of the same column "
+              f"({everything['validation_posts']} and {toxic['validation_posts']} posts), never on test posts. "
+              f"The service's defaults: {settings['service_defaults']['min_word_score']:g} / "
+              f"{settings['service_defaults']['min_share_of_top']:g}.", "",
+              f"Posts: {report['posts']['training']} training, {report['posts']['validation']} validation, "
+              f"{report['posts']['test']} test; split: {settings['split']}. Gold: {settings['gold']}. Judged toxic: "
+              f"{settings['judged_toxic']}. Spans: "
+              f"{settings['spans']}; a post the model does not flag has none. Model: `train()` on the training posts "
+              f"plus {', '.join(settings['training'][1:])} ({fit['rows']} rows, {fit['seconds']:.0f} s); its flag "
+              "thresholds: " + ", ".join(f"{label} {t:g}" for label, t in fit["flag_thresholds"].items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.spans", description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    started, load_before = time.perf_counter(), os.getloadavg()
+    report = measure()
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["load_average"] = {"before": [round(x, 2) for x in load_before],
+                              "after": [round(x, 2) for x in os.getloadavg()]}
+    table = markdown(report)
+    write_results("spans", report, table)
+    print(table)
+    print(f"total {report['seconds']:.0f} s; written to {RESULTS_DIR}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
