@@ -161,7 +161,7 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         """The text block of raw texts: word and character TF-IDF, then the embedding when there is one."""
         blocks = self._text_blocks(texts)
         if self.semantic is not None:
-            blocks.append(dense_rows(self.semantic.embedding(texts, keep=False)).to_csr())
+            blocks.append(dense_rows(self._scaled_embedding(texts)).to_csr())
         return sp.hstack(blocks, format="csr")
 
     def text_rows(self, texts: list[str]) -> SparseRows:
@@ -169,8 +169,12 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         normalized = [normalize(t) for t in texts]
         blocks = rows_together([(self.words_, [word_text(t) for t in normalized]), (self.chars_, normalized)])
         if self.semantic is not None:
-            blocks.append(dense_rows(self.semantic.embedding(texts, keep=False)))
+            blocks.append(dense_rows(self._scaled_embedding(texts)))
         return hstack_rows(blocks)
+
+    def _scaled_embedding(self, texts: list[str]) -> np.ndarray:
+        embedding = self.semantic.embedding(texts) if texts else np.zeros((0, self.semantic.dimensions_), np.float32)
+        return embedding * np.float32(self.semantic.embedding_scale)
 
     def text_ngrams(self, text: str) -> "TextNgrams":
         """The word and character n-grams of one raw text in the first two blocks, and where they lie in it.

@@ -55,7 +55,7 @@ class SemanticContext(TransformerMixin, BaseEstimator):
         self.n_topics = n_topics
 
     def fit(self, X, y=None):
-        own = self.embedding(list(dict.fromkeys(c.text for c in as_comments(X))), scaled=False)
+        own = self.embedding(list(dict.fromkeys(c.text for c in as_comments(X))))
         k = max(1, min(self.n_topics, len(own) // 4))
         centroids = MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3).fit(own).cluster_centers_
         self.bank_ = _unit(centroids.astype(np.float32))
@@ -63,19 +63,18 @@ class SemanticContext(TransformerMixin, BaseEstimator):
         self.n_features_out_ = self.dimensions_ + len(self.CONTEXT_FEATURES)
         return self
 
-    def transform(self, X, keep_own: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``(embedding block, context block)`` of each comment.
 
-        ``keep_own`` caches the comments' own embeddings: they are the thread of the comments that follow.
+        The comments' own embeddings are cached too: they are the thread of the comments that follow.
         """
         comments = as_comments(X)
-        own = self._embed([c.text for c in comments], keep=keep_own)
+        own = self._embed([c.text for c in comments], keep=True)
         return own * np.float32(self.embedding_scale), self.context_features(comments, own)
 
-    def embedding(self, texts: list[str], keep: bool = True, scaled: bool = True) -> np.ndarray:
-        """The embedding block of raw texts."""
-        own = self._embed(texts, keep)
-        return own * np.float32(self.embedding_scale) if scaled else own
+    def embedding(self, texts: list[str]) -> np.ndarray:
+        """Unit embeddings of raw texts (not scaled), cached like the context's."""
+        return self._embed(texts, keep=True)
 
     def context_features(self, comments: list[Comment], own: np.ndarray) -> np.ndarray:
         """Cosine similarities of each comment with its article, thread and parent, and with the topic bank."""
@@ -174,8 +173,8 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 
 def context_similarity(semantic: SemanticContext, comments: list[Comment]) -> np.ndarray:
     """Each comment's highest cosine with any text of its context (article sentences, thread, parent); 0 without."""
-    own = semantic.embedding([c.text for c in comments], scaled=False)
+    own = semantic.embedding([c.text for c in comments])
     needed = list(dict.fromkeys(t for c in comments for t in _context_texts(c)))
-    vectors = dict(zip(needed, semantic.embedding(needed, scaled=False))) if needed else {}
+    vectors = dict(zip(needed, semantic.embedding(needed))) if needed else {}
     return np.array([max((float(vectors[t] @ e) for t in _context_texts(c)), default=0.0)
                      for c, e in zip(comments, own)])
