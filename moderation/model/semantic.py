@@ -9,6 +9,7 @@ from collections import OrderedDict
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import MiniBatchKMeans
+from threadpoolctl import threadpool_limits
 
 from .comment import Comment, as_comments
 
@@ -57,7 +58,8 @@ class SemanticContext(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         own = self.embedding(list(dict.fromkeys(c.text for c in as_comments(X))))
         k = max(1, min(self.n_topics, len(own) // 4))
-        centroids = MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3).fit(own).cluster_centers_
+        with threadpool_limits(1):  # a few thousand rows: spinning pool threads cost more than they bring
+            centroids = MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3).fit(own).cluster_centers_
         self.bank_ = _unit(centroids.astype(np.float32))
         self.dimensions_ = own.shape[1]
         self.n_features_out_ = self.dimensions_ + len(self.CONTEXT_FEATURES)

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
+from threadpoolctl import threadpool_limits
 
 from .ngrams import HashedNgramTfidf
 from .text import STOP_WORDS, normalize, stem, tokenize
@@ -62,7 +63,8 @@ class TopicSpace(TransformerMixin, BaseEstimator):
             self.components_ = np.zeros((1, vectors.shape[1]), dtype=np.float32)
             return self
         components = max(1, min(self.n_components, vectors.shape[1] - 1, vectors.shape[0] - 1))
-        svd = TruncatedSVD(n_components=components, random_state=0).fit(vectors)
+        with threadpool_limits(1):  # as the topic bank's k-means: small products, pool threads only spin
+            svd = TruncatedSVD(n_components=components, random_state=0).fit(vectors)
         self.components_ = svd.components_.astype(np.float32)
         return self
 
