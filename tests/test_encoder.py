@@ -126,3 +126,31 @@ def test_context_texts_are_encoded_once_per_process(encoder):
     semantic.transform([Comment("Second comment.", ARTICLE, ("First comment.",))])
     encoded = [t for call in calls for t in call]
     assert encoded.count("First comment.") == 1 and encoded.count(article_sentences(ARTICLE)[0]) == 1
+
+
+def test_putting_an_article_encodes_its_sentences_before_the_first_comment(app_factory, tiny_semantic_registry):
+    from moderation.service import keys
+
+    app = app_factory(MODELS_DIR=str(tiny_semantic_registry.root))
+    auth = {"Authorization": f"Bearer {keys.create(app.extensions['moderation.store'], 'k', ('score',))[0]}"}
+    title, body = ARTICLE.split("\n")
+    assert app.test_client().put("/v1/articles/bridge", headers=auth, json={"title": title, "body": body}).status_code == 201
+    semantic = app.extensions["moderation.model"].scorer.pipeline[0].semantic
+    encoded = []
+    original = semantic.encoder
+
+    class Counting:
+        dimensions = original.dimensions
+
+        def encode(self, texts):
+            encoded.extend(texts)
+            return original.encode(texts)
+
+    semantic.encoder = Counting()
+    try:
+        result = app.test_client().post("/v1/moderate", headers=auth, json={
+            "comment": {"id": "1", "text": "The deck looks solid now.", "article_id": "bridge"}})
+    finally:
+        semantic.encoder = original
+    assert result.status_code == 200
+    assert encoded == ["The deck looks solid now."]  # the article's sentences were encoded when it was stored

@@ -78,6 +78,10 @@ class SemanticContext(TransformerMixin, BaseEstimator):
         """Unit embeddings of raw texts (not scaled), cached like the context's."""
         return self._embed(texts, keep=True)
 
+    def prepare_article(self, article: str) -> None:
+        """Encode an article's title and sentences now, so that the first comment under it does not wait."""
+        self._embed(list(article_sentences(article)), keep=True)
+
     def context_features(self, comments: list[Comment], own: np.ndarray) -> np.ndarray:
         """Cosine similarities of each comment with its article, thread and parent, and with the topic bank."""
         n = len(comments)

@@ -46,6 +46,12 @@ class Scorer:
     def version(self) -> str:
         return self.artifact.version
 
+    def prepare_article(self, article: str | None) -> None:
+        """Compute what scoring under this article text needs once (its sentences' embeddings), ahead of comments."""
+        semantic = self.pipeline[0].semantic
+        if article and semantic is not None:
+            semantic.prepare_article(article)
+
     def predict(self, comments: list[Comment]) -> np.ndarray:
         """Probabilities, one row per comment and one column per label in ``labels`` order."""
         if not comments:

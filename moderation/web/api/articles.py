@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify
 
 from ...errors import InvalidInput, NotFound
+from ...model.comment import article_text
 from ...runtime.policy import Policy, PolicyError
 from ...store.models import Article
 from .requests import json_body, require_scope
@@ -42,6 +43,8 @@ def put_article(article_id: str):
         session.flush()
         body = _as_json(record)
     current_app.extensions["moderation.articles"].forget(article_id)  # other workers: within their cache's TTL
+    if scorer is not None:  # this worker encodes the article now; another does at its first comment under it
+        scorer.prepare_article(article_text(article.title, article.body))
     return jsonify(body), 201 if created else 200
 
 
