@@ -23,10 +23,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import struct
 import tempfile
@@ -350,10 +352,21 @@ def build_graph(weights: dict[str, np.ndarray], precision: str) -> bytes:
         return model.SerializeToString()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _quiet():
         out = Path(tmp) / "model.onnx"
         quantize_dynamic(model, out, per_channel=True, weight_type=QuantType.QInt8)
         return out.read_bytes()
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence ONNX Runtime's quantiser's advice while building: it logs to the root logger about a
+    pre-processing step meant for graphs exported from other frameworks, which this one is not."""
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _toolchain() -> str:
