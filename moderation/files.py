@@ -27,8 +27,13 @@ def json_lines(lines: Iterable[str], name: str | Path) -> Iterator[tuple[int, di
 
 def sha256_file(path: str | Path) -> str:
     """The SHA-256 hex digest of a file's bytes, read a megabyte at a time."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        return sha256_stream(handle)
+
+
+def sha256_stream(stream) -> str:
+    """The SHA-256 hex digest of a binary stream read to its end, a megabyte at a time."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()

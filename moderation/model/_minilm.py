@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
+from ..files import sha256_file, sha256_stream
+
 __all__ = ["Encoder", "NumpyBert", "WeightSource", "build_graph", "ensure_graph",
            "locate_weights", "parse_safetensors"]
 
@@ -64,14 +66,6 @@ _SAFETENSORS = "model.safetensors"
 _TOKENIZER = "tokenizer.json"
 _DTYPES = {"F32": np.float32, "I64": np.int64}
 _BUILD_LOCK = threading.Lock()
-
-
-def _sha256_stream(stream, chunk: int = 1 << 20) -> str:
-    """Return the hex SHA-256 of a binary stream read to its end."""
-    digest = hashlib.sha256()
-    while block := stream.read(chunk):
-        digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -187,12 +181,10 @@ def locate_weights(package: str | None = None) -> WeightSource:
         for entry in dist.files or ():
             path = Path(dist.locate_file(entry))
             if entry.name == _SAFETENSORS and (path.parent / _TOKENIZER).is_file():
-                with open(path, "rb") as stream:
-                    digest = _sha256_stream(stream)
-                return WeightSource(name, dist.version, digest, path.parent)
+                return WeightSource(name, dist.version, sha256_file(path), path.parent)
             if entry.name == _ZIP_SUFFIX and zipfile.is_zipfile(path):
                 with zipfile.ZipFile(path) as archive, archive.open(_SAFETENSORS) as stream:
-                    digest = _sha256_stream(stream)
+                    digest = sha256_stream(stream)
                 return WeightSource(name, dist.version, digest, path)
         raise FileNotFoundError(f"{name} is installed but carries no {_SAFETENSORS}")
     raise FileNotFoundError(f"none of {PACKAGES if package is None else (package,)} is installed")
@@ -375,15 +367,7 @@ def _toolchain() -> str:
     return f"onnx{version('onnx')}-ort{version('onnxruntime')}"
 
 
-def default_cache_dir() -> Path:
-    """``$MINILM_ENCODER_CACHE``, else ``$XDG_CACHE_HOME/minilm-encoder``."""
-    if env := os.environ.get("MINILM_ENCODER_CACHE"):
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "minilm-encoder"
-
-
-def ensure_graph(source: WeightSource, precision: str = "fp32",
-                 cache_dir: str | Path | None = None) -> tuple[Path, str]:
+def ensure_graph(source: WeightSource, precision: str, cache_dir: str | Path) -> tuple[Path, str]:
     """Return the cached graph for ``source``, building it if needed.
 
     The cache entry
@@ -399,8 +383,8 @@ def ensure_graph(source: WeightSource, precision: str = "fp32",
         Result of :func:`locate_weights`.
     precision : {"fp32", "int8"}
         Which graph (see :func:`build_graph`).
-    cache_dir : str or pathlib.Path, optional
-        Cache root; :func:`default_cache_dir` by default.
+    cache_dir : str or pathlib.Path
+        Cache root (the service's ``$MODERATION_CACHE/encoder``).
 
     Returns
     -------
@@ -418,14 +402,13 @@ def ensure_graph(source: WeightSource, precision: str = "fp32",
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     key = (f"{source.package}-{source.version}-{source.sha256[:16]}-{RECIPE}-{precision}"
            f"-{_toolchain()}")
-    entry = (Path(cache_dir) if cache_dir else default_cache_dir()) / key
+    entry = Path(cache_dir) / key
     model_path, manifest_path = entry / "model.onnx", entry / "manifest.json"
     with _BUILD_LOCK:
         if model_path.is_file() and manifest_path.is_file():
             expected = json.loads(manifest_path.read_text()).get("graph_sha256")
-            with open(model_path, "rb") as stream:
-                if _sha256_stream(stream) == expected:
-                    return model_path, expected
+            if sha256_file(model_path) == expected:
+                return model_path, expected
         data = build_graph(source.read_weights(), precision)
         digest = hashlib.sha256(data).hexdigest()
         manifest = {"package": source.package, "version": source.version,
@@ -439,9 +422,8 @@ def ensure_graph(source: WeightSource, precision: str = "fp32",
                 stream.write(payload)
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
-        with open(model_path, "rb") as stream:
-            if _sha256_stream(stream) != digest:
-                raise RuntimeError(f"{model_path} does not match the graph just built")
+        if sha256_file(model_path) != digest:
+            raise RuntimeError(f"{model_path} does not match the graph just built")
         return model_path, digest
 
 
@@ -578,7 +560,7 @@ class Encoder:
         are installed, else the numpy fp32 forward pass (``precision`` is then
         ignored).
     cache_dir : str or pathlib.Path, optional
-        Where graphs are cached (see :func:`ensure_graph`).
+        Where graphs are cached (see :func:`ensure_graph`); needed by the ONNX backend.
     threads : int
         Intra-op threads for ONNX Runtime (numpy follows its BLAS setting).
 
