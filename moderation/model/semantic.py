@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -19,8 +20,10 @@ EMBEDDING_CACHE_TEXTS = 20_000  # recent articles' sentences and thread comments
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
+@lru_cache(maxsize=4096)
 def article_sentences(article: str) -> tuple[str, ...]:
-    """An article's title (its first line) and the first sentences of its body."""
+    """An article's title (its first line) and the first sentences of its body (cached: every comment under an
+    article asks for them twice, once to encode them and once to compare)."""
     title, _, body = article.partition("\n")
     sentences = [s.strip() for s in _SENTENCE_END.split(body) if len(s.strip()) > 2]
     return (title.strip() or article[:300], *sentences[: MAX_ARTICLE_SENTENCES - 1])
