@@ -21,6 +21,7 @@ from ..model.text import STOP_WORDS
 # Chosen on the validation posts of the training side of the toxic spans corpus (benchmarks/spans.py).
 MIN_WORD_SCORE = 0.6  # log-odds the word adds to the label
 MIN_SHARE_OF_TOP = 0.5  # of the comment's highest-scoring word
+SCORE_DECIMALS = 4  # of a span's reported score
 
 
 def explain(features, classifier, text: str, labels: list[str], min_score: float = MIN_WORD_SCORE,
@@ -71,7 +72,9 @@ class WordScores:
     def _label_spans(self, label: str, scores: np.ndarray, min_score: float, min_share: float) -> list[dict]:
         if not len(scores):
             return []
-        picked = np.flatnonzero(scores >= max(min_score, min_share * float(scores.max())))
+        # A word that adds nothing a reader could see (under the last reported decimal) is never highlighted.
+        floor = max(min_score, min_share * float(scores.max()), 0.5 * 10.0 ** -SCORE_DECIMALS)
+        picked = np.flatnonzero(scores >= floor)
         runs = []  # [begin, end, last word, score]
         for w in picked.tolist():
             begin, end, score = int(self.begin[w]), int(self.end[w]), float(scores[w])
@@ -79,7 +82,7 @@ class WordScores:
                 runs[-1] = [min(runs[-1][0], begin), max(runs[-1][1], end), w, runs[-1][3] + score]
             else:
                 runs.append([begin, end, w, score])
-        return [{"label": label, "begin": begin, "end": end, "text": self.text[begin:end], "score": round(score, 4)}
+        return [{"label": label, "begin": begin, "end": end, "text": self.text[begin:end], "score": round(score, SCORE_DECIMALS)}
                 for begin, end, _, score in runs]
 
 
