@@ -1,16 +1,31 @@
-"""Request bodies of the v1 API, validated with pydantic; their JSON Schemas feed the OpenAPI document."""
+"""Request and response bodies of the v1 API as pydantic models: requests are validated with them, responses built
+with them, and their JSON Schemas are the OpenAPI document's."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ...errors import InvalidInput
 
 # C0 controls other than tab, newline and carriage return, DEL, and lone surrogates: never legitimate text.
 _FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)] | int
+T = TypeVar("T")
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _without_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+# A field that is left out of the JSON when None (and so is not required in the schema), never sent as null.
+Omittable = Annotated[T | SkipJsonSchema[None], Field(exclude_if=_is_none, json_schema_extra=_without_default)]
 
 
 def clean_text(value: str, max_chars: int | None = None) -> str:
@@ -69,3 +84,125 @@ def parse(model: type[BaseModel], body: Any) -> BaseModel:
         location = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("function-", "constrained-")))
         message = first["msg"].removeprefix("Value error, ")
         raise InvalidInput(f"{location or 'body'}: {message}", field=location) from None
+
+
+def as_json(response: BaseModel) -> dict:
+    """A response model as the JSON-ready dict the wire carries."""
+    return response.model_dump(mode="json", by_alias=True)
+
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+DecisionName = Literal["approve", "review", "reject"]
+# Not "format: date-time": on SQLite the stored times come back without their UTC offset.
+Timestamp = Annotated[str, Field(description="ISO 8601, in UTC.")]
+
+
+class Reason(BaseModel):
+    """Why a comment was held or rejected: a label at or over a threshold.
+
+    Only labels that decide in the model are reasons; a held comment has at least one.
+    """
+
+    label: str
+    language: Omittable[str] = Field(None, description="The comment's language, when the model does not support it.")
+    score: Omittable[Probability] = None
+    threshold: Omittable[Probability] = None
+    action: Literal["review", "reject"]
+
+
+class Span(BaseModel):
+    """Characters that drove a flag (Python string indices, end exclusive)."""
+
+    label: str
+    begin: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+    score: float = Field(description="The log-odds its words add to the label.")
+
+
+class ModerationResult(BaseModel):
+    """A retried comment (same id and text) gets this same result again."""
+
+    id: str | int = Field(description="The comment's id as sent.")
+    scores: dict[str, Probability] = Field(
+        description="One probability per label of the served model; empty when not scored.")
+    flags: list[str] = Field(description="Labels at or over their flag threshold.")
+    decision: DecisionName
+    reasons: list[Reason]
+    spans: list[Span]
+    language: Omittable[str] = Field(None, description="Set when the comment's language is not supported.")
+    warnings: list[str] = Field(description=(
+        "What to know about how the comment was scored, for a person to read; e.g. \"unknown article_id 'x': "
+        "scored without article context\" when the comment names an article the service does not have "
+        "(PUT it first)."))
+    stored: bool = Field(description="The comment is kept in the review store (GET /v1/comments/{id} finds it).")
+    model_version: str = Field(description="The model that scored this comment: an earlier one when a retry is "
+                                           "answered from the store.")
+
+
+class ModerateResponse(BaseModel):
+    model_version: str
+    results: list[ModerationResult] = Field(description="One result per comment, in request order.")
+
+
+class ArticleOut(BaseModel):
+    """An article as stored."""
+
+    id: str
+    title: str
+    body: str
+    url: str | None
+    policy: dict[str, dict[str, float | None]] | None
+    updated_at: Timestamp
+
+
+class DecisionRequest(_Body):
+    decision: Literal["approve", "reject"]
+    # Checked against the served model's labels by the review queue, as the UI's form is.
+    labels: dict[str, Any] | None = Field(None, description=(
+        "Labels the decider confirms, each 0 or 1; the decision implies others (approve: the rejecting labels 0; "
+        "reject: its reasons' labels 1), the rest stay unknown."))
+    note: Annotated[str, Strict(), StringConstraints(max_length=5000)] | None = None
+    version: Annotated[int, Strict()] | None = Field(None, description="The comment version the decider saw; "
+                                                                       "another is a 409.")
+
+
+class HistoryEntry(BaseModel):
+    decision: str
+    labels: dict[str, Any] | None
+    note: str | None
+    actor: str
+    outcome: Literal["applied", "conflict"]
+    at: Timestamp
+
+
+class StoredComment(BaseModel):
+    """A comment in the review store, its status and its decision history."""
+
+    id: str
+    status: Literal["pending", "approved", "rejected"]
+    automatic_decision: DecisionName
+    article_id: str | None
+    parent_id: str | None
+    author_id: str | None
+    scores: dict[str, Probability]
+    flags: list[str]
+    reasons: list[Reason]
+    labels: dict[str, Any] | None
+    model_version: str
+    version: int
+    decided_by: str | None
+    decided_at: Timestamp | None
+    created_at: Timestamp
+    history: list[HistoryEntry]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    model_version: str | None
+    database: bool
+    model_error: Omittable[str] = None
