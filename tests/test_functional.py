@@ -27,10 +27,10 @@ FLOORS = {  # about ten points under the default model's pass rates (benchmarks/
     "threats (direct and veiled)": 0.82,
     "insults without profanity": 0.90,
     "profanity that is not an attack": 0.86,
-    "off-topic drift": 0.75,
-    "generic reactions under a story": 0.86,
-    "off-topic drift in a thread": 0.78,
-    "generic reactions in a thread": 0.74,
+    "off-topic drift": 0.78,
+    "generic reactions under a story": 0.90,
+    "off-topic drift in a thread": 0.82,
+    "generic reactions in a thread": 0.78,
 }
 THRESHOLDS = {label: {"flag": 0.5, "review": 0.3, "reject": 0.9} for label in ("toxic", "insult", "off_topic")}
 

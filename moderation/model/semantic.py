@@ -77,21 +77,24 @@ class SemanticContext(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_specificity(self, comments: list[Comment]) -> None:
-        """Learn how specific a text is to its story: how much closer it is to its own context than to another
-        story's, predicted from its embedding alone (ridge regression, strength by leave-one-out).
+        """Learn how specific a text is to its story: how much closer it is to its own article than to another
+        article, predicted from its embedding alone (ridge regression, strength by leave-one-out). The
+        articles, not the threads, are the target's contexts: the best of twenty thread comments is a noisy
+        measure of what a comment is about.
 
         "Agreed." is as close to any story as to its own and scores about 0; a comment about the story scores
         about its margin. Off-topic evidence from a low similarity counts only as far as the comment is
         specific (see :meth:`specificity`): a generic reaction is far from every context, not off-topic.
         """
-        placed = list({c.text: c for c in reversed(comments) if c.article or c.thread or c.parent}.values())
+        placed = list({c.text: c for c in reversed(comments) if c.article}.values())
         stories = {c.article for c in placed}
         self.specificity_ = None
         if len(stories) < 2 or len(placed) < 20:
             return
         rng = np.random.default_rng(0)
         elsewhere = [placed[j] for j in rng.integers(len(placed), size=len(placed))]
-        pairs = [(c, Comment(c.text, o.article, o.thread)) for c, o in zip(placed, elsewhere) if o.article != c.article]
+        pairs = [(Comment(c.text, c.article), Comment(c.text, o.article)) for c, o in zip(placed, elsewhere)
+                 if o.article != c.article]
         target = (context_similarity(self, [own for own, _ in pairs])
                   - context_similarity(self, [moved for _, moved in pairs]))
         embedded = self.embedding([c.text for c, _ in pairs])
