@@ -8,7 +8,9 @@ from moderation.model.comment import Comment
 from moderation.model.encoder import EncoderError, SentenceEncoder, check_installed
 from moderation.model.semantic import SemanticContext, article_sentences
 from moderation.runtime.artifact import ArtifactError, load
+from moderation.runtime.policy import Policy
 from moderation.runtime.scorer import Scorer
+from moderation.web.review_ui.cards import describe
 
 ARTICLE = "Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday. Its steel deck was rebuilt."
 
@@ -76,6 +78,24 @@ def test_the_semantic_model_records_its_encoder_and_a_mismatch_is_refused_at_loa
     (other / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ArtifactError, match="differs from the model's"):
         load(other)
+
+
+def test_an_off_topic_reason_says_what_the_comment_was_compared_with(tiny_semantic_registry):
+    scorer = Scorer(load(tiny_semantic_registry.path(tiny_semantic_registry.current())))
+    holds = Policy.from_model(scorer.policy.thresholds, {"off_topic": {"flag": 0.0, "review": 0.0}})
+    reply = Comment("Join my crypto channel for free signals.", ARTICLE, ("The deck looks solid.",),
+                    "The deck looks solid.")
+    bare = Comment("Join my crypto channel for free signals.")
+    with_context, without = scorer.moderate([reply, bare], [holds, holds])
+    reason = next(r for r in with_context.decision.reasons if r["label"] == "off_topic")
+    compared = reason["compared_with"]
+    assert compared["context"] in ("article", "thread", "parent") and 0 <= compared["specificity"] <= 1
+    assert compared["text"] in (*article_sentences(ARTICLE), "The deck looks solid.")
+    assert isinstance(compared["typical_similarity"], float)
+    assert "compared_with" not in next(r for r in without.decision.reasons if r["label"] == "off_topic")
+    assert all("compared_with" not in r for r in with_context.decision.reasons if r["label"] != "off_topic")
+    line = describe(reason).text
+    assert compared["text"][:20] in line and f"similarity {compared['similarity']:.2f}" in line
 
 
 def test_a_semantic_model_is_refused_with_the_encoder_off(tiny_semantic_registry, monkeypatch):

@@ -89,6 +89,8 @@ class SemanticContext(TransformerMixin, BaseEstimator):
         placed = list({c.text: c for c in reversed(comments) if c.article}.values())
         stories = {c.article for c in placed}
         self.specificity_ = None
+        own = context_similarity(self, [Comment(c.text, c.article) for c in placed]) if placed else None
+        self.typical_similarity_ = float(np.median(own)) if placed else None
         if len(stories) < 2 or len(placed) < 20:
             return
         rng = np.random.default_rng(0)
@@ -112,6 +114,24 @@ class SemanticContext(TransformerMixin, BaseEstimator):
             return np.ones(len(own), dtype=np.float32)
         coef, intercept = learnt
         return np.clip(own @ coef + intercept, 0.0, 1.0).astype(np.float32)
+
+    def compared_with(self, comment: Comment) -> dict | None:
+        """What an off-topic score compared the comment with: the closest text of its context (article sentence,
+        thread comment or parent), how close it is, how close training comments typically are to their own
+        article, and how specific the comment is; None without context."""
+        texts = _context_texts(comment)
+        if not texts:
+            return None
+        vectors = self._embed([comment.text, *texts], keep=True)
+        similarities = vectors[1:] @ vectors[0]
+        best = int(np.argmax(similarities))
+        in_article = len(article_sentences(comment.article)) if comment.article else 0
+        in_thread = len([t for t in comment.thread[-MAX_THREAD_EMBEDDED:] if t])
+        kind = "article" if best < in_article else "thread" if best < in_article + in_thread else "parent"
+        found = {"context": kind, "text": texts[best], "similarity": round(float(similarities[best]), 2),
+                 "specificity": round(float(self.specificity(vectors[:1])[0]), 2)}
+        typical = self.__dict__.get("typical_similarity_")
+        return found if typical is None else {**found, "typical_similarity": round(typical, 2)}
 
     def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``(embedding block, context block)`` of each comment.

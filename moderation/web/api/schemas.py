@@ -97,6 +97,17 @@ DecisionName = Literal["approve", "review", "reject"]
 Timestamp = Annotated[str, Field(description="ISO 8601, in UTC.")]
 
 
+class ComparedWith(BaseModel):
+    """What an off-topic score compared the comment with (models with the semantic tier)."""
+
+    context: Literal["article", "thread", "parent"] = Field(description="Where the closest text is.")
+    text: str = Field(description="The closest sentence of the article, comment of the thread, or the parent.")
+    similarity: float = Field(description="Cosine of the comment and that text in the sentence encoder's space.")
+    specificity: Probability = Field(description="How specific the comment is to a story: 0 for a generic reaction.")
+    typical_similarity: Omittable[float] = Field(
+        None, description="The median cosine of the training comments with their own article.")
+
+
 class Reason(BaseModel):
     """Why a comment was held or rejected: a label at or over a threshold.
 
@@ -108,6 +119,7 @@ class Reason(BaseModel):
     score: Omittable[Probability] = None
     threshold: Omittable[Probability] = None
     action: Literal["review", "reject"]
+    compared_with: Omittable[ComparedWith] = None
 
 
 class Span(BaseModel):
