@@ -44,6 +44,7 @@ TOXICITY_LABELS = tuple(label for label in LABELS if label != "off_topic")
 PEER = "alt-profanity-check"
 RESAMPLES = 1000
 CONFIDENCE = 0.95
+SPECIFIC_WORDS = 8  # the swap test is also reported on comments of at least this many words
 
 # A stricter C3 reading, reported beside the main one: the mean crowd toxicity level (1-4) is at least 2.
 C3_LEVEL = 2.0
@@ -263,12 +264,20 @@ def swap_test(pipeline, metadata: dict, frame: pd.DataFrame, articles: dict, tra
     truth = np.r_[np.zeros(n), np.ones(n)].astype(bool)
     draws = [np.r_[rows, rows + n] for rows in _resamples(np.array(own_articles, dtype=object), resamples, seed)]
     ranking = _ranking(truth, scores, draws, ("ours", "encoder cosine"))
+    # The same test on the comments of SPECIFIC_WORDS words or more, where the test's premise (the comment is
+    # about its own story, so off-topic under another) holds more often than for "Agreed." or "So sad.".
+    long = np.flatnonzero([len(c.text.split()) >= SPECIFIC_WORDS for c in own])
+    long_units = np.array(own_articles, dtype=object)[long]
+    long_draws = [np.r_[rows, rows + len(long)] for rows in _resamples(long_units, resamples, seed)]
+    long_ranking = _ranking(truth[np.r_[long, long + n]], {name: s[np.r_[long, long + n]] for name, s in scores.items()},
+                            long_draws, ("ours", "encoder cosine"))
     own_scores, swapped_scores = ours[:n], ours[n:]
     review = metadata["thresholds"]["off_topic"]["review"]
     return {
         "comments": n, "articles": len(keys), "resampled": unit,
         "baseline_context": "article title" if use_title else "thread (mean of its embeddings; TF-IDF of its text)",
         "ranking": ranking,
+        "specific_comments": int(len(long)), "specific_ranking": long_ranking,
         "paired_win_rate": round(float(np.mean(swapped_scores > own_scores)), 4),
         "review_threshold": review,
         "own_at_review": round(float(np.mean(own_scores >= review)), 4),
@@ -406,14 +415,17 @@ def markdown(report: dict) -> str:
               "article's; ROC-AUC of swapped vs own)", "",
               "| model (train) | ours | test | comments (articles) | baseline context | swap ROC-AUC ours | "
               "encoder cosine | TF-IDF cosine | ours − encoder cosine | paired win rate | own ≥ review | "
-              "swapped ≥ review |", "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+              f"swapped ≥ review | comments of {SPECIFIC_WORDS}+ words | their swap ROC-AUC ours | their encoder "
+              "cosine |", "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in report["off_topic"]:
         swap, ranking = row["swap"], row["swap"]["ranking"]
         lines.append(f"| {row['model']} | {row['variant']} | {row['test']} | {swap['comments']} ({swap['articles']}) | "
                      f"{swap['baseline_context']} | {_ci(ranking['ours'], 'roc_auc')} | "
                      f"{_ci(ranking['encoder cosine'], 'roc_auc')} | {_ci(ranking['TF-IDF cosine'], 'roc_auc')} | "
                      f"{_ci(ranking['difference'], 'roc_auc', True)} | {_num(swap['paired_win_rate'])} | "
-                     f"{_num(swap['own_at_review'])} | {_num(swap['swapped_at_review'])} |")
+                     f"{_num(swap['own_at_review'])} | {_num(swap['swapped_at_review'])} | "
+                     f"{swap.get('specific_comments', '–')} | {_ci(swap['specific_ranking']['ours'], 'roc_auc')} | "
+                     f"{_ci(swap['specific_ranking']['encoder cosine'], 'roc_auc')} |")
     lines += ["", "Ours sees the article's text (where there is one) and the thread; the cosine baselines see the "
               "article's title where the corpus has articles, else the thread.", "",
               "| model (train) | ours | test | rows | positives | off_topic ROC-AUC (labels, with context) | "
