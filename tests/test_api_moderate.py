@@ -14,7 +14,7 @@ def post(client, auth, body, **kwargs):
 
 def test_batch_gets_scores_flags_decision_reasons_and_spans(client, auth, app):
     response = post(client, auth, {"comments": [
-        {"id": "c1", "text": "Whoever runs the library is a pathetic idiot, shut up."},
+        {"id": "c1", "text": "Shut up, you clueless idiot, nobody asked you."},
         {"id": 2, "text": "Evening hours will help students who work after school."},
     ]})
     assert response.status_code == 200
@@ -28,9 +28,9 @@ def test_batch_gets_scores_flags_decision_reasons_and_spans(client, auth, app):
     assert {r["label"] for r in first["reasons"]} & {"toxic", "insult"}
     assert all(set(r) >= {"label", "score", "threshold", "action"} for r in first["reasons"])
     spans = [s for s in first["spans"] if s["label"] == "toxic"]
-    text = "Whoever runs the library is a pathetic idiot, shut up."
+    text = "Shut up, you clueless idiot, nobody asked you."
     assert spans and all(text[s["begin"]:s["end"]] == s["text"] for s in spans)
-    assert any(s["text"] in ("pathetic", "idiot") for s in spans)
+    assert any("idiot" in s["text"] for s in spans)
 
 
 def test_single_comment_form_and_explain_off(client, auth):

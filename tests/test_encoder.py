@@ -7,6 +7,7 @@ import pytest
 from moderation.model.comment import Comment
 from moderation.model.encoder import EncoderError, SentenceEncoder, check_installed
 from moderation.model.semantic import SemanticContext, article_sentences
+from moderation.model.text import normalize
 from moderation.runtime.artifact import ArtifactError, load
 from moderation.runtime.policy import Policy
 from moderation.runtime.scorer import Scorer
@@ -181,6 +182,16 @@ def test_a_semantic_model_fitted_before_a_column_was_added_keeps_its_width(encod
     assert context.shape == (1, old)
 
 
+def test_the_encoder_reads_obfuscated_words_as_the_ngrams_do(encoder):
+    semantic = _stories_fitted(encoder)
+    plain, masked = semantic.embedding(["stupid clown, go away", "ѕtupid сlown, go away"])  # Cyrillic look-alikes
+    assert float(plain @ masked) > 0.999
+    semantic.reads_normalized_ = False  # as a model fitted before this
+    semantic.__dict__.pop("_cache")
+    plain, masked = semantic.embedding(["stupid clown, go away", "ѕtupid сlown, go away"])
+    assert float(plain @ masked) < 0.9
+
+
 def test_context_texts_are_encoded_once_per_process(encoder):
     semantic = SemanticContext(encoder, n_topics=1).fit([Comment("a"), Comment("b"), Comment("c"), Comment("d")])
     calls = []
@@ -197,7 +208,8 @@ def test_context_texts_are_encoded_once_per_process(encoder):
     semantic.transform([Comment("First comment.", ARTICLE)])
     semantic.transform([Comment("Second comment.", ARTICLE, ("First comment.",))])
     encoded = [t for call in calls for t in call]
-    assert encoded.count("First comment.") == 1 and encoded.count(article_sentences(ARTICLE)[0]) == 1
+    # the encoder reads each text normalised, as the n-grams do
+    assert encoded.count("first comment.") == 1 and encoded.count(normalize(article_sentences(ARTICLE)[0])) == 1
 
 
 def test_putting_an_article_encodes_its_sentences_before_the_first_comment(app_factory, tiny_semantic_registry):
@@ -225,4 +237,4 @@ def test_putting_an_article_encodes_its_sentences_before_the_first_comment(app_f
     finally:
         semantic.encoder = original
     assert result.status_code == 200
-    assert encoded == ["The deck looks solid now."]  # the article's sentences were encoded when it was stored
+    assert encoded == ["the deck looks solid now."]  # the article's sentences were encoded when it was stored

@@ -20,16 +20,16 @@ from benchmarks.functional_cases import CAPABILITIES, Case  # noqa: E402
 
 FLOORS = {  # about ten points under the default model's pass rates (benchmarks/results/functional.md)
     "identity terms (neutral, positive)": 0.90,
-    "counter-speech and reported abuse": 0.62,
+    "counter-speech and reported abuse": 0.58,
     "negation": 0.58,
     "sharp civil disagreement": 0.66,
-    "obfuscated abuse": 0.76,
+    "obfuscated abuse": 0.83,
     "threats (direct and veiled)": 0.82,
     "insults without profanity": 0.90,
     "profanity that is not an attack": 0.86,
-    "off-topic drift": 0.78,
+    "off-topic drift": 0.82,
     "generic reactions under a story": 0.90,
-    "off-topic drift in a thread": 0.82,
+    "off-topic drift in a thread": 0.86,
     "generic reactions in a thread": 0.78,
 }
 THRESHOLDS = {label: {"flag": 0.5, "review": 0.3, "reject": 0.9} for label in ("toxic", "insult", "off_topic")}

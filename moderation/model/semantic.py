@@ -14,6 +14,7 @@ from sklearn.linear_model import RidgeCV
 from threadpoolctl import threadpool_limits
 
 from .comment import Comment, as_comments
+from .text import normalize
 
 SPECIFICITY_RANGE = (0.10, 0.90)  # quantiles of the training comments' predicted specificity mapped to 0 and 1
 MAX_ARTICLE_SENTENCES = 24  # the title and the body's first sentences: where a story says what it is about
@@ -62,6 +63,10 @@ class SemanticContext(TransformerMixin, BaseEstimator):
         self.n_topics = n_topics
 
     def fit(self, X, y=None):
+        # The encoder reads what the n-grams read: look-alikes, leetspeak, masking and spacing undone
+        # (models fitted before this read the raw text, and keep doing so).
+        self.reads_normalized_ = True
+        self.__dict__.pop("_cache", None)
         comments = as_comments(X)
         stories = list(dict.fromkeys(s for a in dict.fromkeys(c.article for c in comments if c.article)
                                      for s in article_sentences(a)))
@@ -194,7 +199,8 @@ class SemanticContext(TransformerMixin, BaseEstimator):
     def _embed(self, texts: list[str], keep: bool) -> np.ndarray:
         cache = self.__dict__.get("_cache")
         if cache is None:
-            cache = self.__dict__.setdefault("_cache", EmbeddingCache(EMBEDDING_CACHE_TEXTS))
+            reads = normalize if self.__dict__.get("reads_normalized_") else None
+            cache = self.__dict__.setdefault("_cache", EmbeddingCache(EMBEDDING_CACHE_TEXTS, reads))
         return cache.embed(self.encoder, texts, keep)
 
     def __getstate__(self):
@@ -211,13 +217,15 @@ def _context_texts(comment: Comment) -> list[str]:
 
 
 class EmbeddingCache:
-    """Embeddings of recent texts (articles' sentences, thread comments), the least recently used dropped first.
+    """Embeddings of recent texts (articles' sentences, thread comments), the least recently used dropped first,
+    keyed by the text as given.
 
     A lock keeps the order consistent between a worker's threads; encoding happens outside it.
     """
 
-    def __init__(self, max_texts: int):
+    def __init__(self, max_texts: int, prepare=None):
         self.max_texts = max_texts
+        self.prepare = prepare  # what the encoder is given for a text (the normaliser), or the text itself
         self._entries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -235,7 +243,7 @@ class EmbeddingCache:
                     self._entries.move_to_end(t)
         missing = [t for t, vector in found.items() if vector is None]
         if missing:
-            computed = encoder.encode(missing)
+            computed = encoder.encode([self.prepare(t) for t in missing] if self.prepare else missing)
             found.update(zip(missing, computed))
             if keep:
                 with self._lock:
