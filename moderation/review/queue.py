@@ -17,6 +17,7 @@ from ..model.labels import LABELS
 from ..runtime.policy import APPROVE, REJECT, REVIEW
 from ..store import Store
 from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
+from . import authors
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUS_OF_DECISION = {REVIEW: PENDING, APPROVE: APPROVED, REJECT: REJECTED}
@@ -82,9 +83,10 @@ _INSERT_NEW = {name: dialect.insert(StoredComment).on_conflict_do_nothing(index_
                for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
-def save(store: Store, items: list[ToStore]) -> None:
-    """Insert comments, ignoring any whose client id is already stored; all or nothing."""
-    if not items:
+def save(store: Store, items: list[ToStore], scored: list[authors.Scored] = ()) -> None:
+    """Insert comments, ignoring any whose client id is already stored, and count ``scored`` comments in their
+    authors' histories; all or nothing."""
+    if not items and not scored:
         return
     now = utcnow()
     rows = [{
@@ -94,7 +96,7 @@ def save(store: Store, items: list[ToStore]) -> None:
         "language": item.language, "model_version": item.model_version, "automatic_decision": item.result["decision"],
         "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": now,
     } for item in items]
-    store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows)
+    store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows, *authors.scored_statements(store, list(scored)))
 
 
 def stored_result(comment: StoredComment) -> dict:
@@ -161,6 +163,8 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
         if comment is None:
             raise ReviewError(f"no stored comment {client_id!r}", status=404)
         seen = comment.version if expected_version is None else expected_version
+        before = StoredComment(client_id=comment.client_id, author_id=comment.author_id, status=comment.status,
+                               decided_by=comment.decided_by)
         now = utcnow()
         merged_labels = {**(comment.labels or {}), **(labels or {})} or None
         applied = session.execute(
@@ -170,6 +174,8 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
             .execution_options(synchronize_session=False)).rowcount == 1
         session.add(DecisionRecord(comment_id=comment.id, decision=decision, labels=labels, note=note, actor=actor,
                                    outcome="applied" if applied else "conflict", created_at=now))
+        if applied:
+            authors.on_decision(session, before, decision)
         if applied and notify:
             session.add(OutboxEvent(event_type=DECISION_EVENT, payload={
                 "comment_id": client_id, "article_id": comment.article_id, "decision": decision,
