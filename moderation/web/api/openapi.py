@@ -14,7 +14,7 @@ from flask import Flask
 from pydantic.json_schema import models_json_schema
 
 from .limits import LIMITED_PREFIXES
-from .schemas import ArticleIn, ModerateRequest
+from .schemas import ArticleIn, AuthorOut, ModerateRequest, WordListIn, WordListOut
 from ..errors import PROBLEM_JSON
 
 OPENAPI_VERSION = "3.1.0"
@@ -52,12 +52,18 @@ _SERVICE_SCHEMAS = {
     },
     "Reason": {
         "type": "object",
-        "description": ("Why a comment was held or rejected: a label at or over a threshold. Only labels that decide "
-                        "in the model are reasons; a held comment has at least one."),
-        "required": ["label", "action"],
+        "description": ("Why a comment was held or rejected: a label at or over a threshold (`label`), or a rule "
+                        "(`rule`: `new_author`, `rejected_share`, `trusted_author` (which approves), `wordlist` "
+                        "with `list`, `entry`, `begin`, `end` and its `reason` code). Only labels that decide in "
+                        "the model are reasons; a held comment has at least one."),
+        "required": ["action"],
         "properties": {"label": _STRING, "score": _PROBABILITY, "threshold": _PROBABILITY,
-                       "action": {"type": "string", "enum": ["review", "reject"]},
-                       "language": _nullable(_STRING)},
+                       "action": {"type": "string", "enum": ["approve", "review", "reject"]},
+                       "language": _nullable(_STRING),
+                       "rule": {"type": "string", "enum": ["new_author", "rejected_share", "trusted_author",
+                                                           "wordlist"]},
+                       "list": _STRING, "entry": _STRING, "reason": _STRING,
+                       "begin": {"type": "integer", "minimum": 0}, "end": {"type": "integer", "minimum": 0}},
     },
     "Span": {
         "type": "object", "description": "Characters that drove a flag (Python string indices, end exclusive).",
@@ -96,7 +102,7 @@ _SERVICE_SCHEMAS = {
     "Article": {
         "type": "object", "required": ["id", "title", "body", "url", "policy", "updated_at"],
         "properties": {"id": _STRING, "title": _STRING, "body": _STRING, "url": _nullable(_STRING),
-                       "policy": _nullable({"type": "object"}),
+                       "policy": _nullable({"type": "object"}), "author_policy": _nullable({"type": "object"}),
                        "updated_at": _TIMESTAMP},
     },
     "DecisionRequest": {
@@ -304,6 +310,8 @@ def _link(target: tuple[str, str], description: str, **parameters: str) -> dict:
 _ARTICLE_RULE = "/v1/articles/<path:article_id>"
 _COMMENT_RULE = "/v1/comments/<path:comment_id>"
 _DECISION_RULE = "/v1/comments/<path:comment_id>/decision"
+_AUTHOR_RULE = "/v1/authors/<path:author_id>"
+_WORDLIST_RULE = "/v1/wordlists/<name>"
 
 _PERSPECTIVE_ANALYZE = {
     "tags": ["perspective"], "summary": "Perspective API: score a comment",
@@ -368,6 +376,22 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "links": {"GetComment": _link((_COMMENT_RULE, "GET"), "The comment and its history, with this decision.",
                                       comment_id="$response.body#/id")},
     },
+    (_AUTHOR_RULE, "GET"): {"tags": ["authors"], "errors": (422,),
+                            "responses": _ok("The author's history (empty for an unseen author).", "AuthorOut")},
+    (_WORDLIST_RULE, "PUT"): {
+        "tags": ["wordlists"], "request": "WordListIn",
+        "description": "Entries are matched on the normalised text (look-alikes, leetspeak, spacing, masking) by "
+                       "whole words; a match holds or rejects as its `action` says and is a reason with the "
+                       "entry and its offsets. Takes effect on other workers within ARTICLE_CACHE_SECONDS. An "
+                       "invalid pattern or an entry with no word is a 422 naming it.",
+        "responses": {**_ok("Replaced.", "WordListOut"), **_ok("Created.", "WordListOut", 201)},
+        "links": {"GetWordList": _link((_WORDLIST_RULE, "GET"), "The list as stored.",
+                                       name="$response.body#/name")},
+    },
+    (_WORDLIST_RULE, "GET"): {"tags": ["wordlists"], "errors": (404,),
+                              "responses": _ok("The list.", "WordListOut")},
+    (_WORDLIST_RULE, "DELETE"): {"tags": ["wordlists"], "errors": (404,),
+                                 "responses": {"204": {"description": "Deleted."}}},
     ("/v1alpha1/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
     ("/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
     ("/v1alpha1/comments:suggestscore", "POST"): _PERSPECTIVE_SUGGEST,
@@ -468,7 +492,7 @@ _REVIEW_OPERATIONS = {
 OPERATIONS.update(_REVIEW_OPERATIONS)
 
 # Length limits the views enforce on ids in the path.
-_PATH_LIMITS = {"article_id": 200, "comment_id": 200}
+_PATH_LIMITS = {"article_id": 200, "comment_id": 200, "author_id": 200, "name": 100}
 
 
 def openapi_path(rule: str) -> str:
@@ -549,7 +573,9 @@ def _error_family(spec: dict) -> str:
 
 
 def _components() -> dict:
-    _, pydantic_schemas = models_json_schema([(ModerateRequest, "validation"), (ArticleIn, "validation")],
+    _, pydantic_schemas = models_json_schema([(ModerateRequest, "validation"), (ArticleIn, "validation"),
+                                              (WordListIn, "validation"), (AuthorOut, "serialization"),
+                                              (WordListOut, "serialization")],
                                              ref_template=_REF)
     responses = {f"Problem{status}": _with_request_id({"description": description,
                                                        **_json(ref("Problem"), PROBLEM_JSON)})
@@ -603,6 +629,8 @@ def build_document(app: Flask) -> dict:
                                 "service's own API are `application/problem+json` (RFC 9457); every response "
                                 "carries an `X-Request-ID`."},
         "tags": [{"name": "moderation"}, {"name": "articles"}, {"name": "comments"},
+                 {"name": "authors", "description": "Commenters' histories, which the author rules read."},
+                 {"name": "wordlists", "description": "Words, phrases and patterns to hold or reject."},
                  {"name": "perspective", "description": "Google Perspective API, as Coral calls it."},
                  {"name": "coral", "description": "Coral Talk's external moderation phase."},
                  {"name": "review-ui", "description": "The moderators' web pages (a login session, not a key)."},

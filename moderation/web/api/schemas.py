@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from ...errors import InvalidInput
+from ...service.authors import AuthorPolicy
+from ...service.wordlists import Entry, WordListIn
 
 # C0 controls other than tab, newline and carriage return, DEL, and lone surrogates: never legitimate text.
 _FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -48,6 +50,8 @@ class ArticleIn(_Body):
     body: Annotated[str, StringConstraints(max_length=200_000)] = ""
     url: Annotated[str, StringConstraints(max_length=2_000)] | None = None
     policy: dict[str, dict[str, float | None]] | None = None
+    author_policy: AuthorPolicy | None = Field(None, description="Author rules for this article, over the "
+                                                                   "deployment's MODERATION_AUTHOR_POLICY, key by key.")
 
 
 class ModerateRequest(_Body):
@@ -69,3 +73,38 @@ def parse(model: type[BaseModel], body: Any) -> BaseModel:
         location = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("function-", "constrained-")))
         message = first["msg"].removeprefix("Value error, ")
         raise InvalidInput(f"{location or 'body'}: {message}", field=location) from None
+
+
+class AuthorDecision(BaseModel):
+    comment_id: str
+    outcome: Literal["approved", "rejected", "auto_rejected"]
+    by_person: bool
+    at: str
+
+
+class AuthorOut(BaseModel):
+    """What the service has seen of an author: where their comments stand, and their latest decisions."""
+
+    id: str
+    known: bool = Field(description="False when the service has seen no comment of this author.")
+    scored: int
+    held: int
+    approved: int
+    rejected: int = Field(description="Rejected by people.")
+    auto_rejected: int
+    first_seen: str | None
+    last_seen: str | None
+    recent: list[AuthorDecision] = Field(description="The latest decisions, newest first.")
+    pending: list[str] = Field(description="Ids of the author's comments held for review, oldest first.")
+    pending_total: int
+
+
+class WordListOut(BaseModel):
+    name: str
+    entries: list[Entry]
+    article_ids: list[str] | None
+    updated_at: str
+
+
+__all__ = ["ArticleIn", "AuthorOut", "AuthorPolicy", "CommentIn", "Entry", "ModerateRequest", "WordListIn",
+           "WordListOut", "clean_text", "parse"]
