@@ -192,6 +192,7 @@ class QueueQuery:
     queue: str = "review"
     article_id: str | None = None
     label: str | None = None
+    author_id: str | None = None
     sort: str = "score"  # score (highest first), time (newest first), oldest
     sort_label: str = LABELS[0]
     limit: int = 50
@@ -212,6 +213,8 @@ def _filtered(store: Store, query: QueueQuery):
     conditions = [QUEUES[query.queue]]
     if query.article_id:
         conditions.append(StoredComment.article_id == query.article_id)
+    if query.author_id:
+        conditions.append(StoredComment.author_id == query.author_id)
     score = _score_expression(store, query.label or query.sort_label)
     if query.label:
         if store.engine.dialect.name == "postgresql":

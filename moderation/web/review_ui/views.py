@@ -144,7 +144,8 @@ def _queue_query(name: str, args) -> tuple[queue.QueueQuery, int]:
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r} (sorts: {', '.join(SORTS)})", field="sort")
     page, size = max(1, args.get("page", 1, type=int)), int(current_app.config["REVIEW_PAGE_SIZE"])
-    return queue.QueueQuery(queue=name, article_id=args.get("article") or None, label=label, sort=sort,
+    return queue.QueueQuery(queue=name, article_id=args.get("article") or None, label=label,
+                            author_id=args.get("author") or None, sort=sort,
                             sort_label=sort_label, limit=size, offset=(page - 1) * size), page
 
 
