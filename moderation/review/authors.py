@@ -143,6 +143,24 @@ def histories(store: Store, author_ids: list[str], window: int) -> dict[str, His
     return found
 
 
+def for_rules(store: Store, author_ids: list[str], window: int) -> dict[str, History]:
+    """What the author rules read of each author (counts, and the outcomes of their last ``window`` decisions
+    without times or comments), in a few raw queries: this runs on every request the rules apply to."""
+    window = max(1, min(window, MAX_WINDOW))
+    markers = ", ".join("?" * len(author_ids))
+    events = (f"SELECT outcome, by_person FROM {AuthorEvent.__tablename__} WHERE author_id = ? "
+              "ORDER BY id DESC LIMIT ?")
+    counts, *recents = store.all_rows(
+        [(f"SELECT id, {', '.join(COUNTS)} FROM {Author.__tablename__} WHERE id IN ({markers})", tuple(author_ids))]
+        + [(events, (author_id, window)) for author_id in author_ids])
+    found = {author_id: History(author_id) for author_id in author_ids}
+    for author_id, *values in counts:
+        found[author_id] = History(author_id, *values)
+    for author_id, rows in zip(author_ids, recents):
+        found[author_id].recent = [{"outcome": outcome, "by_person": bool(by_person)} for outcome, by_person in rows]
+    return found
+
+
 def history(store: Store, author_id: str, last: int = 10) -> History:
     """One author's history with their ``last`` decisions."""
     return histories(store, [author_id], last)[author_id]

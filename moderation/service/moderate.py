@@ -141,7 +141,7 @@ class Moderation:
         histories = {}
         if wanted:
             try:
-                histories = author_store.histories(self.store, wanted, max(r.window for r in rules if r.active))
+                histories = author_store.for_rules(self.store, wanted, max(r.window for r in rules if r.active))
             except StoreUnavailable as error:  # as a newcomer's: held comments are not acknowledged either
                 log.warning("store unavailable, authors' histories not read: %s", error)
         try:

@@ -82,6 +82,21 @@ class Store:
                 cursor.close()
         return None if row is None else row[0]
 
+    def all_rows(self, queries: list[tuple[str, tuple]]) -> list[list[tuple]]:
+        """The rows of each of several read-only queries, on one raw DB-API connection (as :meth:`first_value`)."""
+        results = []
+        with self._raw_connection() as connection:
+            cursor = connection.cursor()
+            try:
+                for sql, params in queries:
+                    if self.engine.dialect.paramstyle != "qmark":
+                        sql = sql.replace("?", "%s")
+                    cursor.execute(sql, params)
+                    results.append(cursor.fetchall())
+            finally:
+                cursor.close()
+        return results
+
     def execute_many(self, statement, rows: list[dict], *more: tuple) -> None:
         """Run a Core statement once for each of ``rows`` (dicts of the same keys) in one transaction, on a raw
         DB-API connection; ``more`` are further ``(statement, rows)`` pairs run after it in the same transaction.
