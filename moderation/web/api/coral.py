@@ -23,10 +23,15 @@ from .requests import json_body, require_scope
 bp = Blueprint("coral", __name__)
 
 REJECT_STATUSES = ("REJECTED", "SYSTEM_WITHHELD")
+AUTHOR_RULES = frozenset({"new_author", "rejected_share"})
 # Coral's rejection reason codes, most specific label first when several labels reject a comment.
 REJECTION_CODES = {"identity_attack": "HATE_SPEECH", "threat": "ABUSIVE", "insult": "HARASSMENT_BULLYING",
                    "severe_toxic": "OFFENSIVE", "toxic": "OFFENSIVE", "profanity": "OFFENSIVE", "spam": "SPAM",
                    "off_topic": "IRRELEVANT_CONTENT"}
+AUTHOR_RULES = frozenset({"new_author", "rejected_share"})
+# Coral's rejection reason codes (its RejectionReasonCode enum).
+CORAL_CODES = frozenset({"OFFENSIVE", "ABUSIVE", "SPAM", "BANNED_WORD", "AD", "HARASSMENT_BULLYING", "HATE_SPEECH",
+                         "IRRELEVANT_CONTENT", "ILLEGAL_CONTENT", "OTHER"})
 _MARKUP_RE = re.compile(r"<[a-zA-Z/!][^>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
 _BLOCK_TAGS = frozenset("p br div li ul ol blockquote pre h1 h2 h3 h4 h5 h6 tr".split())
 
@@ -127,20 +132,32 @@ def coral_answer(decision: Decision, reject_status: str) -> dict | None:
     """Coral's phase result for a decision; None (no opinion) for an approval."""
     if decision.decision == APPROVE:
         return None
-    labels = {reason["label"] for reason in decision.reasons}
-    if labels == {UNSUPPORTED_LANGUAGE}:
+    causes = {reason.get("label") or reason.get("rule") for reason in decision.reasons}
+    if causes == {UNSUPPORTED_LANGUAGE}:
         return {"status": "SYSTEM_WITHHELD"}  # unscored: neither of Coral's flag reasons would be true
-    # Coral's flags say toxic or spam; a comment held only for being off topic is closer to spam.
-    reason = "COMMENT_DETECTED_SPAM" if labels == {"off_topic"} else "COMMENT_DETECTED_TOXIC"
+    if causes <= AUTHOR_RULES:
+        return {"status": "PREMOD"}  # held for who wrote it, not for what it says: no flag is true
+    listed = [r for r in decision.reasons if r.get("rule") == "wordlist"]
+    # Coral's flags say toxic or spam; a comment held only for being off topic, or for spam words, is spam.
+    spam = {"off_topic"} | ({"wordlist"} if {r.get("reason") for r in listed} <= {"SPAM", "AD"} else set())
+    reason = "COMMENT_DETECTED_SPAM" if causes <= spam else "COMMENT_DETECTED_TOXIC"
     answer = {"status": "SYSTEM_WITHHELD", "actions": [{"actionType": "FLAG", "reason": reason}]}
     if decision.decision == REJECT:
         answer["status"] = reject_status
         if reject_status == "REJECTED":
-            rejecting = {r["label"] for r in decision.reasons if r.get("action") == REJECT}
-            label = next((label for label in REJECTION_CODES if label in rejecting), None)
-            answer["moderationAction"] = {"status": "REJECTED",
-                                          "rejectionReason": {"code": REJECTION_CODES.get(label, "OTHER")}}
+            answer["moderationAction"] = {"status": "REJECTED", "rejectionReason": {"code": _rejection_code(decision)}}
     return answer
+
+
+def _rejection_code(decision: Decision) -> str:
+    """A rejecting word-list entry's reason code (BANNED_WORD when it is none of Coral's), else the rejecting label's."""
+    rejecting = [r for r in decision.reasons if r.get("action") == REJECT]
+    for r in rejecting:
+        if r.get("rule") == "wordlist":
+            return r["reason"] if r.get("reason") in CORAL_CODES else "BANNED_WORD"
+    labels = {r.get("label") for r in rejecting}
+    label = next((label for label in REJECTION_CODES if label in labels), None)
+    return REJECTION_CODES.get(label, "OTHER")
 
 
 @bp.post("/v1/coral/moderate")
@@ -157,7 +174,7 @@ def moderate():
         raise Problem(f"comment.body: {len(text)} characters of text, over the limit of {limit}.",
                       field="comment.body")
     incoming = Incoming(id=comment_id(coral), text=text, article_id=coral.story.id if coral.story else None,
-                        parent_id=coral.comment.parent_id)
+                        parent_id=coral.comment.parent_id, author_id=coral.author.id if coral.author else None)
     _, (outcome,) = current_app.extensions["moderation.service"].moderate([incoming], explain=False)
     g.moderation_outcomes = [outcome]  # counted by the metrics hook
     answer = coral_answer(outcome.result.decision, current_app.config["CORAL_REJECT_STATUS"])
