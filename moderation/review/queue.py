@@ -17,7 +17,7 @@ from ..model.labels import LABELS
 from ..runtime.policy import APPROVE, REJECT, REVIEW
 from ..store import Store
 from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
-from . import authors
+from . import authors, reasons as rejection_reasons
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUS_OF_DECISION = {REVIEW: PENDING, APPROVE: APPROVED, REJECT: REJECTED}
@@ -99,6 +99,14 @@ def save(store: Store, items: list[ToStore], scored: list[authors.Scored] = ()) 
     store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows, *authors.scored_statements(store, list(scored)))
 
 
+def rejection_reason(comment: StoredComment) -> dict | None:
+    """Why a rejected comment was rejected: the person's code, or for the service's rejection the suggested one."""
+    if comment.status != REJECTED:
+        return None
+    return comment.rejection_reason or {"code": rejection_reasons.suggest(
+        [r for r in comment.reasons or [] if r.get("action") == REJECT], comment.flags)}
+
+
 def stored_result(comment: StoredComment) -> dict:
     """A stored comment in the shape ``/v1/moderate`` answers with."""
     return {"scores": comment.scores, "flags": comment.flags, "decision": comment.automatic_decision,
@@ -130,7 +138,8 @@ def validate_labels(labels: dict | None, known: list[str]) -> dict | None:
 
 
 def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict | None = None,
-           note: str | None = None, expected_version: int | None = None, notify: bool = False) -> StoredComment:
+           note: str | None = None, expected_version: int | None = None, notify: bool = False,
+           reason: dict | None = None) -> StoredComment:
     """Approve or reject a stored comment; exactly one of several concurrent attempts takes effect.
 
     Parameters
@@ -147,6 +156,9 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
         The version the decider saw; a different current version is a conflict.
     notify : bool
         Queue a webhook event in the same transaction.
+    reason : dict, optional
+        A rejection's ``{"code", "detail"}`` (validated by the caller with :func:`reasons.validate`); a rejection
+        without one gets the code the comment's reasons suggest. An approval has none.
 
     Raises
     ------
@@ -163,23 +175,28 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
         if comment is None:
             raise ReviewError(f"no stored comment {client_id!r}", status=404)
         seen = comment.version if expected_version is None else expected_version
+        if decision == REJECT and reason is None:
+            reason = {"code": rejection_reasons.suggest(comment.reasons, comment.flags)}
+        elif decision == APPROVE:
+            reason = None
         before = StoredComment(client_id=comment.client_id, author_id=comment.author_id, status=comment.status,
                                decided_by=comment.decided_by)
         now = utcnow()
         merged_labels = {**(comment.labels or {}), **(labels or {})} or None
         applied = session.execute(
             update(StoredComment).where(StoredComment.id == comment.id, StoredComment.version == seen)
-            .values(status=status, decided_by=actor, decided_at=now, labels=merged_labels,
+            .values(status=status, decided_by=actor, decided_at=now, labels=merged_labels, rejection_reason=reason,
                     version=StoredComment.version + 1)
             .execution_options(synchronize_session=False)).rowcount == 1
         session.add(DecisionRecord(comment_id=comment.id, decision=decision, labels=labels, note=note, actor=actor,
-                                   outcome="applied" if applied else "conflict", created_at=now))
+                                   rejection_reason=reason, outcome="applied" if applied else "conflict",
+                                   created_at=now))
         if applied:
             authors.on_decision(session, before, decision)
         if applied and notify:
             session.add(OutboxEvent(event_type=DECISION_EVENT, payload={
                 "comment_id": client_id, "article_id": comment.article_id, "decision": decision,
-                "status": status, "labels": merged_labels, "note": note, "actor": actor,
+                "status": status, "labels": merged_labels, "rejection_reason": reason, "note": note, "actor": actor,
                 "decided_at": now.isoformat(), "model_version": comment.model_version}))
     current, _ = get(store, client_id)
     if not applied:

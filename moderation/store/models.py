@@ -116,6 +116,7 @@ class StoredComment(Base):
     labels: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rejection_reason: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"code", "detail"} of a person's
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (Index("ix_comments_status_created", "status", "created_at"),
@@ -132,6 +133,7 @@ class DecisionRecord(Base):
     decision: Mapped[str] = mapped_column(String(16))
     labels: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rejection_reason: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     actor: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(16))  # applied | conflict
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,6 +8,7 @@ from flask import Flask
 
 from .. import settings
 from ..model.comment import MAX_THREAD
+from ..review import reasons
 from ..runtime import ModelHolder, Registry
 from ..service import ArticleCache, KeyVerifier, Moderation, ThreadMemory, WordListCache
 from ..settings import flag
@@ -36,6 +37,7 @@ DEFAULTS = {
     "RATE_LIMIT": "6000/minute",  # per API key on /v1 and /v1alpha1; empty to disable
     "RATE_LIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 to share limits between processes
     "STORE_COMMENTS": "held",  # keep comments for the review queue: held (review + reject), all, none
+    "REJECTION_REASONS": None,  # codes a rejection may give (list or comma-separated); default Coral's ten
     "WEBHOOK_URL": None,  # the comment system's endpoint for moderators' decisions
     "WEBHOOK_SECRET": None,  # HMAC-SHA256 key for the webhook signature
     "WEBHOOK_TIMEOUT": 5.0,
@@ -68,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     for name in ("POLICY", "AUTHOR_POLICY"):
         if isinstance(app.config[name], str):
             app.config[name] = json.loads(app.config[name]) if app.config[name].strip() else None
+    app.config["REJECTION_REASONS"] = reasons.codes_from(app.config["REJECTION_REASONS"])
     if isinstance(app.config["CORAL_SIGNING_SECRETS"], str):
         app.config["CORAL_SIGNING_SECRETS"] = [s for s in app.config["CORAL_SIGNING_SECRETS"].split(",") if s]
 

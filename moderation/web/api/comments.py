@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, g, jsonify
 
 from ...errors import InvalidInput, NotFound, Problem
-from ...review import queue
+from ...review import queue, reasons
 from .requests import json_body, require_scope
 
 bp = Blueprint("comments", __name__)
@@ -15,11 +15,13 @@ def comment_json(comment, history) -> dict:
         "id": comment.client_id, "status": comment.status, "automatic_decision": comment.automatic_decision,
         "article_id": comment.article_id, "parent_id": comment.parent_id, "author_id": comment.author_id,
         "scores": comment.scores, "flags": comment.flags, "reasons": comment.reasons, "labels": comment.labels,
+        "rejection_reason": queue.rejection_reason(comment),
         "model_version": comment.model_version, "version": comment.version,
         "decided_by": comment.decided_by,
         "decided_at": comment.decided_at.isoformat() if comment.decided_at else None,
         "created_at": comment.created_at.isoformat(),
-        "history": [{"decision": h.decision, "labels": h.labels, "note": h.note, "actor": h.actor,
+        "history": [{"decision": h.decision, "labels": h.labels, "rejection_reason": h.rejection_reason,
+                     "note": h.note, "actor": h.actor,
                      "outcome": h.outcome, "at": h.created_at.isoformat()} for h in history],
     }
 
@@ -43,7 +45,8 @@ def get_comment(comment_id: str):
 @bp.post("/v1/comments/<path:comment_id>/decision")
 @require_scope("review")
 def decide(comment_id: str):
-    """Approve or reject a stored comment, optionally correcting its labels; same audit trail as the UI."""
+    """Approve or reject a stored comment, optionally correcting its labels and giving a rejection's reason code;
+    same audit trail as the UI."""
     body = json_body()
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object.", field="")
@@ -56,8 +59,11 @@ def decide(comment_id: str):
     scorer = current_app.extensions["moderation.model"].scorer
     try:
         labels = queue.validate_labels(body.get("labels"), scorer.labels if scorer else [])
+        reason = reasons.validate(body.get("reason"), current_app.config["REJECTION_REASONS"])
+        if reason is not None and body.get("decision") == "approve":
+            raise InvalidInput("An approval takes no rejection reason.", field="reason")
         comment = queue.decide(store, comment_id, body.get("decision"), f"key:{g.api_key.id}", labels, note,
-                               version, notify=bool(current_app.config["WEBHOOK_URL"]))
+                               version, notify=bool(current_app.config["WEBHOOK_URL"]), reason=reason)
     except queue.ReviewError as error:
         raise _review_error(error) from None
     except queue.Conflict as conflict:

@@ -16,6 +16,7 @@ from flask import g, Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ...errors import Problem
+from ...review import reasons
 from ...runtime.policy import APPROVE, REJECT, UNSUPPORTED_LANGUAGE, Decision
 from ...service.moderate import Incoming
 from .requests import json_body, require_scope
@@ -23,15 +24,7 @@ from .requests import json_body, require_scope
 bp = Blueprint("coral", __name__)
 
 REJECT_STATUSES = ("REJECTED", "SYSTEM_WITHHELD")
-AUTHOR_RULES = frozenset({"new_author", "rejected_share"})
-# Coral's rejection reason codes, most specific label first when several labels reject a comment.
-REJECTION_CODES = {"identity_attack": "HATE_SPEECH", "threat": "ABUSIVE", "insult": "HARASSMENT_BULLYING",
-                   "severe_toxic": "OFFENSIVE", "toxic": "OFFENSIVE", "profanity": "OFFENSIVE", "spam": "SPAM",
-                   "off_topic": "IRRELEVANT_CONTENT"}
-AUTHOR_RULES = frozenset({"new_author", "rejected_share"})
-# Coral's rejection reason codes (its RejectionReasonCode enum).
-CORAL_CODES = frozenset({"OFFENSIVE", "ABUSIVE", "SPAM", "BANNED_WORD", "AD", "HARASSMENT_BULLYING", "HATE_SPEECH",
-                         "IRRELEVANT_CONTENT", "ILLEGAL_CONTENT", "OTHER"})
+AUTHOR_RULES = frozenset({"new_author", "rejected_share"})  # reasons that say who wrote it, not what it says
 _MARKUP_RE = re.compile(r"<[a-zA-Z/!][^>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
 _BLOCK_TAGS = frozenset("p br div li ul ol blockquote pre h1 h2 h3 h4 h5 h6 tr".split())
 
@@ -150,14 +143,9 @@ def coral_answer(decision: Decision, reject_status: str) -> dict | None:
 
 
 def _rejection_code(decision: Decision) -> str:
-    """A rejecting word-list entry's reason code (BANNED_WORD when it is none of Coral's), else the rejecting label's."""
-    rejecting = [r for r in decision.reasons if r.get("action") == REJECT]
-    for r in rejecting:
-        if r.get("rule") == "wordlist":
-            return r["reason"] if r.get("reason") in CORAL_CODES else "BANNED_WORD"
-    labels = {r.get("label") for r in rejecting}
-    label = next((label for label in REJECTION_CODES if label in labels), None)
-    return REJECTION_CODES.get(label, "OTHER")
+    """The code the rejecting reasons suggest: a word-list entry's (BANNED_WORD when it is none of Coral's), else
+    the rejecting label's."""
+    return reasons.suggest([r for r in decision.reasons if r.get("action") == REJECT])
 
 
 @bp.post("/v1/coral/moderate")

@@ -116,7 +116,16 @@ _SERVICE_SCHEMAS = {
             "note": _nullable({"type": "string", "maxLength": 5000}),
             "version": _nullable({"type": "integer",
                                   "description": "The comment version the decider saw; another is a 409."}),
+            "reason": _nullable({"anyOf": [_STRING, ref("RejectionReason")],
+                                 "description": "A rejection's reason code (one of REJECTION_REASONS, by default "
+                                                "Coral's), or the code with `detail` (required for OTHER). "
+                                                "Without one, a rejection gets the code its reasons suggest."}),
         },
+    },
+    "RejectionReason": {
+        "type": "object", "required": ["code"],
+        "properties": {"code": {"type": "string", "examples": ["ABUSIVE", "SPAM", "OTHER"]},
+                       "detail": {"type": "string", "maxLength": 500}},
     },
     "StoredComment": {
         "type": "object",
@@ -127,11 +136,13 @@ _SERVICE_SCHEMAS = {
             "author_id": _nullable(_STRING), "scores": {"type": "object", "additionalProperties": _PROBABILITY},
             "flags": {"type": "array", "items": _STRING}, "reasons": {"type": "array", "items": ref("Reason")},
             "labels": _nullable({"type": "object"}), "model_version": _STRING, "version": {"type": "integer"},
+            "rejection_reason": _nullable(ref("RejectionReason")),
             "decided_by": _nullable(_STRING), "decided_at": _nullable(_TIMESTAMP),
             "created_at": _TIMESTAMP,
             "history": {"type": "array", "items": {
                 "type": "object", "required": ["decision", "actor", "outcome", "at"],
                 "properties": {"decision": _STRING, "labels": _nullable({"type": "object"}),
+                               "rejection_reason": _nullable(ref("RejectionReason")),
                                "note": _nullable(_STRING), "actor": _STRING,
                                "outcome": {"type": "string", "enum": ["applied", "conflict"]},
                                "at": _TIMESTAMP}}},

@@ -14,7 +14,7 @@ from . import init_app as configure
 from ..errors import error_pages, problem_response
 from ...errors import InvalidInput, NotFound, Problem, Unavailable
 from ...model.labels import LABELS
-from ...review import login_throttle, queue, users
+from ...review import login_throttle, queue, reasons, users
 from ...store import StoreUnavailable
 
 bp = Blueprint("review_ui", __name__, url_prefix="/review")
@@ -77,8 +77,14 @@ def _template_helpers():
         args = {**request.view_args, **request.args.to_dict(), **changes}
         return url_for(request.endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
 
+    codes = current_app.config["REJECTION_REASONS"]
+
+    def suggest_reason(comment) -> str:
+        return reasons.suggest(comment.reasons, comment.flags, codes)
+
     return {"csrf_token": auth.csrf_token, "csrf_field": auth.CSRF_FIELD, "url_with": url_with,
-            "queue_titles": QUEUE_TITLES, "user": g.get("user")}
+            "queue_titles": QUEUE_TITLES, "user": g.get("user"), "reason_codes": codes,
+            "suggest_reason": suggest_reason}
 
 
 @bp.app_template_filter("review_time")
@@ -189,9 +195,14 @@ def decide(client_id: str):
         raise InvalidInput("version (the comment's version shown on its card) is required", field="version")
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(f"the note is over {MAX_NOTE_CHARS} characters", field="note")
+    reason = None
+    if form.get("decision") == "reject" and form.get("reason"):
+        reason = reasons.validate({"code": form["reason"], "detail": form.get("reason_detail")},
+                                  current_app.config["REJECTION_REASONS"])
     try:
         comment = queue.decide(_store(), client_id, form.get("decision"), f"user:{g.user.name}",
-                               _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]))
+                               _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]),
+                               reason=reason)
     except queue.ReviewError as error:
         raise (NotFound(str(error)) if error.status == 404 else InvalidInput(str(error), field=error.field)) from None
     except queue.Conflict as conflict:

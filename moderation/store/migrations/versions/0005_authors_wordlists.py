@@ -1,4 +1,4 @@
-"""authors and their decisions' window, word lists, articles' author policy
+"""authors and their decisions' window, word lists, articles' author policy, rejection reasons
 
 Revision ID: 0005
 Revises: 0004
@@ -48,9 +48,15 @@ def upgrade():
     )
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('author_policy', sa.JSON(), nullable=True))
+    for table in ('comments', 'decisions'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('rejection_reason', sa.JSON(), nullable=True))
 
 
 def downgrade():
+    for table in ('decisions', 'comments'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('rejection_reason')
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.drop_column('author_policy')
     op.drop_table('wordlists')
