@@ -66,6 +66,17 @@ def test_an_article_policy_overrides_the_deployments_key_by_key(app_factory, aut
     assert moderate(client, auth, "c2", PLAIN)["reasons"][0]["rule"] == "new_author"
 
 
+def test_an_article_sent_with_the_comments_brings_its_author_policy(app_factory, auth):
+    client = app_factory(AUTHOR_POLICY={"hold_first": 3}).test_client()
+    body = {"article": {"id": "inline", "title": "Open thread", "author_policy": {"hold_first": 0}},
+            "comment": {"id": "c1", "text": PLAIN, "author_id": "u1"}}
+    response = client.post("/v1/moderate", headers=auth, json=body)
+    assert response.get_json()["results"][0]["decision"] == "approve"
+    body["article"]["author_policy"] = {"hold_first": "many"}
+    response = client.post("/v1/moderate", headers=auth, json=body)
+    assert response.status_code == 422 and response.get_json()["field"] == "article.author_policy.hold_first"
+
+
 @pytest.mark.parametrize("policy, field", [
     ({"hold_first": -1}, "author_policy.hold_first"),
     ({"max_rejected_share": 1.5}, "author_policy.max_rejected_share"),

@@ -34,6 +34,7 @@ class Incoming:
     article: str | None = None  # article text sent with the request
     article_policy: dict | None = None
     author_id: str | None = None
+    article_author_policy: dict | None = None  # sent with the request; else the stored article's
 
 
 @dataclass
@@ -135,7 +136,9 @@ class Moderation:
 
     def _apply_rules(self, incoming: list[Incoming], results: list[Result], policies: list, known: "_Known") -> None:
         """Author rules, then word lists, on the model's decisions (in place)."""
-        rules = [authors.merged(self.author_policy, known.articles.get(str(item.article_id), (None,) * 3)[2])
+        rules = [authors.merged(self.author_policy, item.article_author_policy
+                                if item.article_author_policy is not None
+                                else known.articles.get(str(item.article_id), (None,) * 3)[2])
                  if item.author_id is not None else authors.OFF for item in incoming]
         wanted = sorted({item.author_id for item, r in zip(incoming, rules) if r.active})
         histories = {}
