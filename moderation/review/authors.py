@@ -111,11 +111,11 @@ def on_decision(session: Session, comment: StoredComment, decision: str, by_pers
     dialect = session.get_bind().dialect.name
     session.execute(_CREATE[dialect], [{"id": comment.author_id, **dict.fromkeys(COUNTS, 0), "first_seen": now,
                                         "last_seen": now}])
-    changes = {current: getattr(Author, current) + 1}
-    if previous is not None and previous != current:
-        changes[previous] = getattr(Author, previous) - 1
-    elif previous == current:
-        changes = {}
+    changes = {}
+    if previous != current:  # approving an approved comment again changes no count
+        changes[current] = getattr(Author, current) + 1
+        if previous is not None:
+            changes[previous] = getattr(Author, previous) - 1
     if changes:
         session.execute(update(Author).where(Author.id == comment.author_id).values(**changes)
                         .execution_options(synchronize_session=False))
