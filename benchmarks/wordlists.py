@@ -78,7 +78,7 @@ def _per_comment(function, texts: list[str]) -> dict:
 def measure(kind: str, comments: list[str]) -> dict:
     entries = _entries(kind, comments)
     start = time.perf_counter()
-    matcher = wordlists.Matcher([wordlists._compile("bench", [wordlists.Entry(text=e) for e in entries])])
+    matcher = wordlists.Matcher([wordlists.compile_list("bench", [wordlists.Entry(text=e) for e in entries])])
     index_build = time.perf_counter() - start
     start = time.perf_counter()
     pattern = _one_regex(entries)

@@ -160,7 +160,7 @@ def test_import_from_the_command_line(tmp_path, monkeypatch, capsys):
 
 
 def test_matching_on_its_own():
-    matcher = wordlists.Matcher([wordlists._compile("l", [wordlists.Entry(text="idiot"),
+    matcher = wordlists.Matcher([wordlists.compile_list("l", [wordlists.Entry(text="idiot"),
                                                           wordlists.Entry(text="f*ck off"),
                                                           wordlists.Entry(text="moron")])])
     text = "You ιdiοt (Greek letters), f*ck off, m0r0n and moronic."

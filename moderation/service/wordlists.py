@@ -63,7 +63,7 @@ def parse(body, name: str) -> WordListIn:
         first = error.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise WordListError(f"{where}: {first['msg']}", field=where) from None
-    _compile(name, word_list.entries)
+    compile_list(name, word_list.entries)
     return word_list
 
 
@@ -82,7 +82,7 @@ class Match:
         return reason
 
 
-class _Compiled:
+class CompiledList:
     """One list's entries, ready to match: a word-sequence index and one pattern of every regex entry."""
 
     def __init__(self, name: str, entries: list[Entry], article_ids: list[str] | None):
@@ -119,7 +119,8 @@ class _Compiled:
         return found
 
 
-def _compile(name: str, entries: list[Entry], article_ids: list[str] | None = None) -> _Compiled:
+def compile_list(name: str, entries: list[Entry], article_ids: list[str] | None = None) -> CompiledList:
+    """A list ready to match; WordListError names the first entry that cannot be matched."""
     for i, entry in enumerate(entries):
         if entry.regex:
             try:
@@ -132,7 +133,7 @@ def _compile(name: str, entries: list[Entry], article_ids: list[str] | None = No
         elif not WORD_RE.search(normalize(entry.text)):
             raise WordListError(f"entries.{i}: {entry.text!r} has no word to match", field=f"entries.{i}.text")
     try:
-        return _Compiled(name, entries, article_ids)
+        return CompiledList(name, entries, article_ids)
     except re.error as error:  # valid alone, not beside the others (a global flag such as (?i) mid-pattern)
         raise WordListError(f"entries: the patterns cannot be combined ({error}); use no inline global flags or "
                             "group names", field="entries") from None
@@ -141,7 +142,7 @@ def _compile(name: str, entries: list[Entry], article_ids: list[str] | None = No
 class Matcher:
     """Every stored list, compiled."""
 
-    def __init__(self, lists: list[_Compiled]):
+    def __init__(self, lists: list[CompiledList]):
         self.lists = lists
 
     def find(self, text: str, article_id: str | None = None) -> list[Match]:
@@ -197,7 +198,7 @@ class WordListCache:
             with self.store.session() as session:
                 version = tuple(session.execute(select(func.count(), func.max(WordList.updated_at))).one())
                 if version != self._version:
-                    lists = [_Compiled(r.name, [Entry.model_validate(e) for e in r.entries], r.article_ids)
+                    lists = [CompiledList(r.name, [Entry.model_validate(e) for e in r.entries], r.article_ids)
                              for r in session.scalars(select(WordList).order_by(WordList.name))]
                     self._matcher, self._version = Matcher(lists), version
             self._checked = now
