@@ -71,7 +71,8 @@ def purge(days, author_id, keep_labels):
 
     report = run_purge(open_store(), days, keep_labels)
     click.echo(f"deleted {report.comments_deleted} comments, anonymised {report.comments_anonymised}, "
-               f"deleted {report.thread_entries_deleted} thread entries and {report.feedback_deleted} feedback rows")
+               f"deleted {report.thread_entries_deleted} thread entries and {report.feedback_deleted} feedback rows, "
+               f"{report.author_events_deleted} authors' decisions and {report.authors_deleted} authors")
 
 
 @click.group()
