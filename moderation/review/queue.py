@@ -139,7 +139,7 @@ def validate_labels(labels: dict | None, known: list[str]) -> dict | None:
 
 def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict | None = None,
            note: str | None = None, expected_version: int | None = None, notify: bool = False,
-           reason: dict | None = None) -> StoredComment:
+           reason: dict | None = None, codes=rejection_reasons.CORAL_CODES) -> StoredComment:
     """Approve or reject a stored comment; exactly one of several concurrent attempts takes effect.
 
     Parameters
@@ -158,7 +158,8 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
         Queue a webhook event in the same transaction.
     reason : dict, optional
         A rejection's ``{"code", "detail"}`` (validated by the caller with :func:`reasons.validate`); a rejection
-        without one gets the code the comment's reasons suggest. An approval has none.
+        without one gets the code of ``codes`` (the deployment's) the comment's reasons suggest. An approval has
+        none.
 
     Raises
     ------
@@ -176,7 +177,7 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
             raise ReviewError(f"no stored comment {client_id!r}", status=404)
         seen = comment.version if expected_version is None else expected_version
         if decision == REJECT and reason is None:
-            reason = {"code": rejection_reasons.suggest(comment.reasons, comment.flags)}
+            reason = {"code": rejection_reasons.suggest(comment.reasons, comment.flags, codes)}
         elif decision == APPROVE:
             reason = None
         before = StoredComment(client_id=comment.client_id, author_id=comment.author_id, status=comment.status,

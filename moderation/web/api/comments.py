@@ -63,7 +63,8 @@ def decide(comment_id: str):
         if reason is not None and body.get("decision") == "approve":
             raise InvalidInput("An approval takes no rejection reason.", field="reason")
         comment = queue.decide(store, comment_id, body.get("decision"), f"key:{g.api_key.id}", labels, note,
-                               version, notify=bool(current_app.config["WEBHOOK_URL"]), reason=reason)
+                               version, notify=bool(current_app.config["WEBHOOK_URL"]), reason=reason,
+                               codes=current_app.config["REJECTION_REASONS"])
     except queue.ReviewError as error:
         raise _review_error(error) from None
     except queue.Conflict as conflict:

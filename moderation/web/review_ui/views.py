@@ -202,7 +202,7 @@ def decide(client_id: str):
     try:
         comment = queue.decide(_store(), client_id, form.get("decision"), f"user:{g.user.name}",
                                _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]),
-                               reason=reason)
+                               reason=reason, codes=current_app.config["REJECTION_REASONS"])
     except queue.ReviewError as error:
         raise (NotFound(str(error)) if error.status == 404 else InvalidInput(str(error), field=error.field)) from None
     except queue.Conflict as conflict:
@@ -272,7 +272,8 @@ def bulk_apply():
     for version, client_id in items:
         try:
             queue.decide(_store(), client_id, decision, f"user:{g.user.name}", note=note,
-                         expected_version=int(version), notify=bool(current_app.config["WEBHOOK_URL"]))
+                         expected_version=int(version), notify=bool(current_app.config["WEBHOOK_URL"]),
+                         codes=current_app.config["REJECTION_REASONS"])
             done["applied"] += 1
         except queue.Conflict:
             done["conflict"] += 1
