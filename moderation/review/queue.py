@@ -99,12 +99,13 @@ def save(store: Store, items: list[ToStore], scored: list[authors.Scored] = ()) 
     store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows, *authors.scored_statements(store, list(scored)))
 
 
-def rejection_reason(comment: StoredComment) -> dict | None:
-    """Why a rejected comment was rejected: the person's code, or for the service's rejection the suggested one."""
+def rejection_reason(comment: StoredComment, codes=rejection_reasons.CORAL_CODES) -> dict | None:
+    """Why a rejected comment was rejected: the person's code, or for the service's rejection the one of ``codes``
+    its rejecting reasons suggest."""
     if comment.status != REJECTED:
         return None
     return comment.rejection_reason or {"code": rejection_reasons.suggest(
-        [r for r in comment.reasons or [] if r.get("action") == REJECT], comment.flags)}
+        [r for r in comment.reasons or [] if r.get("action") == REJECT], comment.flags, codes)}
 
 
 def stored_result(comment: StoredComment) -> dict:

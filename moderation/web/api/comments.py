@@ -15,7 +15,7 @@ def comment_json(comment, history) -> dict:
         "id": comment.client_id, "status": comment.status, "automatic_decision": comment.automatic_decision,
         "article_id": comment.article_id, "parent_id": comment.parent_id, "author_id": comment.author_id,
         "scores": comment.scores, "flags": comment.flags, "reasons": comment.reasons, "labels": comment.labels,
-        "rejection_reason": queue.rejection_reason(comment),
+        "rejection_reason": queue.rejection_reason(comment, current_app.config["REJECTION_REASONS"]),
         "model_version": comment.model_version, "version": comment.version,
         "decided_by": comment.decided_by,
         "decided_at": comment.decided_at.isoformat() if comment.decided_at else None,
