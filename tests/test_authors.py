@@ -269,3 +269,15 @@ def test_rules_never_reject_and_are_off_by_default():
     assert apply(AuthorPolicy(trusted_after=5), trusted, held, {"toxic": 0.45}, policy).decision == "approve"
     assert apply(AuthorPolicy(trusted_after=5, trusted_margin=0.01), trusted, held, {"toxic": 0.45},
                  policy).decision == "review"
+
+
+def test_reversing_a_decision_taken_before_authors_were_counted_never_makes_a_count_negative(app_factory, auth):
+    app = app_factory(STORE_COMMENTS="all")
+    client = app.test_client()
+    moderate(client, auth, "old", BORDERLINE)
+    decide(client, auth, "old", "approve")
+    with app.extensions["moderation.store"].session() as session:  # as if stored before migration 0005
+        session.execute(Author.__table__.delete())
+    decide(client, auth, "old", "reject")
+    counts = author(client, auth)
+    assert (counts["approved"], counts["rejected"]) == (0, 1)

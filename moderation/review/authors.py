@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,8 +114,9 @@ def on_decision(session: Session, comment: StoredComment, decision: str, by_pers
     changes = {}
     if previous != current:  # approving an approved comment again changes no count
         changes[current] = getattr(Author, current) + 1
-        if previous is not None:
-            changes[previous] = getattr(Author, previous) - 1
+        if previous is not None:  # never below 0: a comment decided before authors were counted was never counted
+            column = getattr(Author, previous)
+            changes[previous] = case((column > 0, column - 1), else_=0)
     if changes:
         session.execute(update(Author).where(Author.id == comment.author_id).values(**changes)
                         .execution_options(synchronize_session=False))
