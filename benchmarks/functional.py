@@ -62,7 +62,7 @@ def passes(case: Case, result: Result, thresholds: dict[str, dict]) -> bool:
 def run_cases(scorer: Scorer, capabilities: dict[str, tuple[Case, ...]] = CAPABILITIES) -> dict:
     """Score every case in one batch; pass rate and failures per capability."""
     cases = [(name, case) for name, group in capabilities.items() for case in group]
-    results = scorer.moderate([Comment(case.text, case.article) for _, case in cases], explain=False)
+    results = scorer.moderate([Comment(case.text, case.article, case.thread) for _, case in cases], explain=False)
     thresholds = scorer.policy.thresholds
     report = {name: {"cases": 0, "passed": 0, "failures": []} for name in capabilities}
     for (name, case), result in zip(cases, results):

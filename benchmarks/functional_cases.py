@@ -25,11 +25,13 @@ EXPECTATIONS = frozenset({"not_toxic", "toxic", "insult", "threat", "profanity",
 
 @dataclass(frozen=True)
 class Case:
-    """One comment, the expected outcome, and (for off-topic cases) the article it was posted under."""
+    """One comment, the expected outcome, and (for off-topic cases) the article it was posted under and the
+    comments posted before it."""
 
     text: str
     expect: str
     article: str | None = None
+    thread: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.expect not in EXPECTATIONS:
@@ -383,6 +385,27 @@ GENERIC_REACTIONS = (
             "Good reporting."),
 )
 
+# Earlier comments under each story, on topic: the thread a later comment arrives in.
+THREADS = {
+    LIBRARY: ("Finally some sense about late fees.",
+              "My daughter owes four dollars and has been too embarrassed to go back since spring.",
+              "Sunday afternoons are the only time working parents can take the kids to the library."),
+    MATERNITY: ("Ninety minutes is the drive in summer; in a snowstorm it is more like three hours.",
+                "My sister delivered at Carver Falls last year and the nurses were wonderful.",
+                "The province found money for a new highway interchange but not for obstetricians?"),
+    WILDFIRE: ("Our well is already lower than it was in August last year.",
+               "Good to see the brush along the ridge road finally being cleared.",
+               "Campfire ban or not, people will still have bonfires at the lake every weekend."),
+}
+
+
+def _in_thread(cases: tuple[Case, ...]) -> tuple[Case, ...]:
+    """The same cases posted later under their story: after its first earlier comment, then after all three, in
+    turn (a short thread is the harder case: one comment says little about what the discussion is about)."""
+    return tuple(Case(case.text, case.expect, case.article, THREADS[case.article][: 1 if k % 2 == 0 else 3])
+                 for k, case in enumerate(cases))
+
+
 CAPABILITIES: dict[str, tuple[Case, ...]] = {
     "identity terms (neutral, positive)": IDENTITY_TERMS,
     "counter-speech and reported abuse": COUNTER_SPEECH,
@@ -394,4 +417,6 @@ CAPABILITIES: dict[str, tuple[Case, ...]] = {
     "profanity that is not an attack": PROFANITY_NOT_ATTACK,
     "off-topic drift": OFF_TOPIC_DRIFT,
     "generic reactions under a story": GENERIC_REACTIONS,
+    "off-topic drift in a thread": _in_thread(OFF_TOPIC_DRIFT),
+    "generic reactions in a thread": _in_thread(GENERIC_REACTIONS),
 }

@@ -8,7 +8,9 @@ from moderation.model.comment import Comment
 from moderation.model.encoder import EncoderError, SentenceEncoder, check_installed
 from moderation.model.semantic import SemanticContext, article_sentences
 from moderation.runtime.artifact import ArtifactError, load
+from moderation.runtime.policy import Policy
 from moderation.runtime.scorer import Scorer
+from moderation.web.review_ui.cards import describe
 
 ARTICLE = "Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday. Its steel deck was rebuilt."
 
@@ -78,6 +80,24 @@ def test_the_semantic_model_records_its_encoder_and_a_mismatch_is_refused_at_loa
         load(other)
 
 
+def test_an_off_topic_reason_says_what_the_comment_was_compared_with(tiny_semantic_registry):
+    scorer = Scorer(load(tiny_semantic_registry.path(tiny_semantic_registry.current())))
+    holds = Policy.from_model(scorer.policy.thresholds, {"off_topic": {"flag": 0.0, "review": 0.0}})
+    reply = Comment("Join my crypto channel for free signals.", ARTICLE, ("The deck looks solid.",),
+                    "The deck looks solid.")
+    bare = Comment("Join my crypto channel for free signals.")
+    with_context, without = scorer.moderate([reply, bare], [holds, holds])
+    reason = next(r for r in with_context.decision.reasons if r["label"] == "off_topic")
+    compared = reason["compared_with"]
+    assert compared["context"] in ("article", "thread", "parent") and 0 <= compared["specificity"] <= 1
+    assert compared["text"] in (*article_sentences(ARTICLE), "The deck looks solid.")
+    assert isinstance(compared["typical_similarity"], float)
+    assert "compared_with" not in next(r for r in without.decision.reasons if r["label"] == "off_topic")
+    assert all("compared_with" not in r for r in with_context.decision.reasons if r["label"] != "off_topic")
+    line = describe(reason).text
+    assert compared["text"][:20] in line and f"similarity {compared['similarity']:.2f}" in line
+
+
 def test_a_semantic_model_is_refused_with_the_encoder_off(tiny_semantic_registry, monkeypatch):
     monkeypatch.setenv("MODERATION_ENCODER", "off")
     with pytest.raises(ArtifactError, match="MODERATION_ENCODER=off"):
@@ -107,6 +127,58 @@ def test_context_features_say_how_close_a_comment_is_to_each_context(encoder):
     assert embedding.shape == (3, 384) and context.shape == (3, len(names))
     assert context[0, best] > context[1, best] + 0.2
     assert (context[:, has] == [1, 1, 0]).all() and context[2, best] == 0
+
+
+STORIES = {
+    "Old bridge reopens after repairs\nThe river bridge on Mill Road reopens Monday. Its steel deck was rebuilt.": (
+        "The new steel deck on the bridge looks solid.", "Mill Road traffic will be better with the bridge open.",
+        "Eight months of bridge repairs was too long.", "The river crossing was closed far too long.",
+        "Cyclists finally get their bridge back.", "The detour around the closed bridge cost me an hour a day."),
+    "Library opens on Sundays\nThe city library will open on Sundays and stop charging late fees.": (
+        "Sunday library hours will help working parents.", "Late fees kept my kids from borrowing books.",
+        "The library should have dropped fines years ago.", "Reading rooms open on Sundays are a good idea.",
+        "Librarians deserve extra pay for Sunday shifts.", "No more fines means more children borrowing books."),
+    "Water restrictions begin in the valley\nLawn watering is banned as the reservoir runs low after a dry spring.": (
+        "The reservoir is lower than I have ever seen it.", "Banning lawn watering makes sense this year.",
+        "Farmers will suffer most from the water cuts.", "A dry spring means a long fire season too.",
+        "My garden will not survive without watering.", "The valley needs a second reservoir."),
+}
+GENERIC = ("Agreed.", "Thanks for the update.", "Well said.", "Interesting.", "So true.", "Good to know.")
+
+
+def _stories_fitted(encoder) -> SemanticContext:
+    comments = [Comment(text, article) for article, texts in STORIES.items() for text in texts + GENERIC]
+    return SemanticContext(encoder, n_topics=2).fit(comments)
+
+
+def test_specificity_is_learnt_from_how_much_closer_a_comment_is_to_its_own_article(encoder):
+    semantic = _stories_fitted(encoder)
+    specific = semantic.specificity(semantic.embedding([t for texts in STORIES.values() for t in texts]))
+    generic = semantic.specificity(semantic.embedding(list(GENERIC)))
+    assert ((0 <= specific) & (specific <= 1)).all() and ((0 <= generic) & (generic <= 1)).all()
+    assert np.median(specific) > np.median(generic) + 0.3
+
+
+def test_context_columns_count_as_far_as_the_comment_is_specific(encoder):
+    semantic = _stories_fitted(encoder)
+    comments = [Comment("Agreed.", ARTICLE, ("Eight months of bridge repairs was too long.",)),
+                Comment("The steel deck on the Mill Road bridge looks solid.", ARTICLE)]
+    own = semantic.embedding([c.text for c in comments])
+    context = semantic.context_features(comments, own)
+    specific = semantic.specificity(own)
+    assert np.allclose(context[:, -1], specific)
+    semantic.specificity_ = None  # what the columns would be without the gate
+    ungated = semantic.context_features(comments, own)
+    assert np.allclose(context[:, :-1], ungated[:, :-1] * specific[:, None], atol=1e-6)
+
+
+def test_a_semantic_model_fitted_before_a_column_was_added_keeps_its_width(encoder):
+    semantic = _stories_fitted(encoder)
+    old = len(SemanticContext.CONTEXT_FEATURES) - 2  # before sem_thread_size and sem_specific
+    semantic.n_features_out_ = semantic.dimensions_ + old
+    del semantic.specificity_
+    context = semantic.context_features([Comment("The deck looks solid.", ARTICLE)], semantic.embedding(["x"]))
+    assert context.shape == (1, old)
 
 
 def test_context_texts_are_encoded_once_per_process(encoder):

@@ -29,6 +29,8 @@ FLOORS = {  # about ten points under the default model's pass rates (benchmarks/
     "profanity that is not an attack": 0.86,
     "off-topic drift": 0.78,
     "generic reactions under a story": 0.90,
+    "off-topic drift in a thread": 0.82,
+    "generic reactions in a thread": 0.78,
 }
 THRESHOLDS = {label: {"flag": 0.5, "review": 0.3, "reject": 0.9} for label in ("toxic", "insult", "off_topic")}
 

@@ -315,8 +315,9 @@ def test_cards_show_scores_reasons_highlights_article_title_and_parent(client):
     assert card_ids(client.get("/review/queue/review?article=bridge")) == ["c-held-3"]
     assert "Old bridge &lt;em&gt;reopens&lt;/em&gt;" in html  # the stored article's title, escaped
     assert "In reply to</span>Nice bridge, the deck repairs look solid." in html
-    # The tiny model's words add little: "moron" (0.32 log-odds) is under the spans' minimum, "idiot" (0.71) is not.
-    library = client.get("/review/queue/review?article=library").get_data(as_text=True)
+    # The tiny model's words add little: "moron" (0.33 log-odds) is under the spans' minimum, the rejected
+    # comment's "idiot" (0.78) is not.
+    library = client.get("/review/queue/auto-rejected?article=library").get_data(as_text=True)
     assert re.search(r'<mark class="span strength-\d[^"]*label-toxic[^"]*" title="[^"]*">idiot</mark>', library)
     assert "<strong>review</strong>: toxic" in html
     assert re.search(r'<div class="score flagged">\s*<dt>toxic</dt>', html)

@@ -147,8 +147,8 @@ def test_a_fold_that_can_learn_no_label_leaves_its_rows_unscored(tmp_path):
     rows = [{"article_id": "a", "text": text, "toxic": 1} for text in abuse]
     rows += [{"article_id": article, "text": f"{text} ({article})", "toxic": 0} for article in "abc" for text in civil]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    with pytest.warns(LabelSkippedWarning, match="'off_topic' skipped"):  # the final model: no off-topic negatives
-        _, meta = train(load_data([("native", str(path))]), n_topics=4, min_positives=2, test_size=0.0, folds=3,
+    with pytest.warns(LabelSkippedWarning, match="'off_topic' skipped"):  # lexical: every swap is an off-topic positive
+        _, meta = train(load_data([("native", str(path))]), n_topics=4, min_positives=2, test_size=0.0, folds=3, encoder=False,
                         log=lambda message: None)
     chosen = meta["training"]["thresholds"]
     assert sorted(chosen["fold_labels_learnt"]) == [0, 1, 1] and chosen["rows"] == 24

@@ -107,47 +107,49 @@ def build_comments(frame: pd.DataFrame, articles: dict[str, dict]) -> list[Comme
 
 
 # A swapped comment is an off-topic example only when it is about its own story: closer to its own context than
-# to the other article's by SPECIFIC_MARGIN and at least SPECIFIC_SIMILARITY to it (cosine in the encoder's space).
-# One close to neither context (below GENERIC_SIMILARITY to both: "Agreed.", "Thanks for the update.") is an
-# on-topic example under the other article too; the ones in between teach nothing sure and are left out.
+# to the other story's by SPECIFIC_MARGIN and at least SPECIFIC_SIMILARITY to it (cosine in the encoder's space).
+# One no closer to its own context than to the other's, within GENERIC_MARGIN ("Agreed.", "Thanks for the
+# update."), carries no topic of its own and is an on-topic example under the other story too; the ones in
+# between teach nothing sure and are left out.
 SPECIFIC_MARGIN = 0.10
 SPECIFIC_SIMILARITY = 0.25
-GENERIC_SIMILARITY = 0.15
+GENERIC_MARGIN = 0.03
 
 
 def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list, rng: np.random.Generator,
                   fraction: float, semantic: SemanticContext | None = None) -> tuple[list[Comment], np.ndarray]:
-    """Pair on-topic comments with another article's context: off-topic examples made from real comments.
+    """Post on-topic comments under another story: off-topic examples made from real comments.
 
-    With a semantic tier, only comments specific to their own article become off-topic examples, and generic
-    ones become on-topic examples under the other article (see SPECIFIC_MARGIN); without one, every swapped
-    comment is an off-topic example.
+    A swapped comment takes the place of a random comment of the other story: that comment's article and the
+    thread before it, so swapped comments meet threads of every length, as real ones do (the first comment
+    under a story has none). With a semantic tier, only comments specific to their own story become off-topic
+    examples, and generic ones become on-topic examples under the other story (see SPECIFIC_MARGIN); without
+    one, every swapped comment is an off-topic example.
     """
     off_topic = LABELS.index("off_topic")
-    contexts: dict[str, Comment] = {}
+    places: dict[str, list[Comment]] = {}  # each story's comments that have a context: where a swap can go
     for comment, article_id in zip(comments, article_ids):
         if article_id is not None and (comment.article or comment.thread):
-            contexts.setdefault(article_id, comment)
-    keys = sorted(contexts)
+            places.setdefault(article_id, []).append(comment)
+    keys = sorted(places)
     if len(keys) < 2:
         return [], np.zeros((0, len(LABELS)))
     candidates = [i for i, (c, a) in enumerate(zip(comments, article_ids))
-                  if a in contexts and not labels[i, off_topic] >= 0.5]
+                  if a in places and not labels[i, off_topic] >= 0.5]
     chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
     swapped = []
     for i in chosen:
         other = keys[rng.integers(len(keys) - 1)]
         if other == article_ids[i]:
             other = keys[-1]
-        context = contexts[other]
-        thread = tuple(context.thread) + (context.text,)
-        swapped.append(Comment(comments[i].text, context.article, thread[-MAX_THREAD:], None))
+        place = places[other][rng.integers(len(places[other]))]
+        swapped.append(Comment(comments[i].text, place.article, place.thread, None))
     target = np.ones(len(swapped))
     if semantic is not None and swapped:
         own = context_similarity(semantic, [comments[i] for i in chosen])
         other = context_similarity(semantic, swapped)
         specific = (own - other >= SPECIFIC_MARGIN) & (own >= SPECIFIC_SIMILARITY)
-        generic = (own < GENERIC_SIMILARITY) & (other < GENERIC_SIMILARITY)
+        generic = own - other < GENERIC_MARGIN
         target = np.where(specific, 1.0, np.where(generic, 0.0, np.nan))
         keep = ~np.isnan(target)
         swapped, target = [c for c, k in zip(swapped, keep) if k], target[keep]
@@ -156,13 +158,18 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
     return swapped, rows
 
 
+SHORT_THREAD = 3  # a context-free copy keeps at most this many of its thread's last comments
+
+
 def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Generator,
                   fraction: float) -> tuple[list[Comment], np.ndarray]:
     """Copies of comments with part of their context removed, keeping only the off-topic label.
 
     Comments often arrive without an article or thread, or as the first under their article; without these
     copies the model would rarely have seen those cases and would read "no context" or "no thread yet" as
-    "unrelated to its context". Half the copies keep nothing, half keep their article alone.
+    "unrelated to its context". A third of the copies keep nothing, a third their article alone, and a third
+    their article and the last one to SHORT_THREAD comments of their thread (a short thread is the common case
+    early in a discussion, and rare in a corpus where most comments come late).
     """
     off_topic = LABELS.index("off_topic")
     candidates = [i for i, c in enumerate(comments) if (c.article or c.thread or c.parent)
@@ -170,7 +177,13 @@ def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Ge
     chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False) if candidates else []
     rows = np.full((len(chosen), len(LABELS)), np.nan)
     rows[:, off_topic] = labels[chosen, off_topic] if len(chosen) else []
-    return [Comment(comments[i].text, comments[i].article if k % 2 else None) for k, i in enumerate(chosen)], rows
+    copies = []
+    for k, i in enumerate(chosen):
+        comment = comments[i]
+        kept = comment.thread[-int(rng.integers(1, SHORT_THREAD + 1)):] if comment.thread else ()
+        copies.append([Comment(comment.text), Comment(comment.text, comment.article),
+                       Comment(comment.text, comment.article, kept)][k % 3])
+    return copies, rows
 
 
 def _row_weights(sources: pd.Series, source_weights: dict[str, float | dict[str, float]]) -> np.ndarray:

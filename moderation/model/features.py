@@ -78,9 +78,20 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         """The n-gram blocks, then the semantic tier's embedding, then the context columns, as one CSR matrix."""
         if self.semantic is None:
             return sp.hstack([*text, dense_rows(context).to_csr()], format="csr")
-        embedding, semantic_context = self.semantic.transform(comments)
-        context = np.hstack([context, semantic_context * self.context_scale], dtype=np.float32)
+        embedding, context = self._with_semantic(comments, context)
         return sp.hstack([*text, dense_rows(embedding).to_csr(), dense_rows(context).to_csr()], format="csr")
+
+    def _with_semantic(self, comments: list[Comment], context: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The semantic tier's embedding block, and the context columns over words and over meaning together.
+
+        The word-level similarities count as far as the comment is specific to a story, like the semantic ones
+        (:meth:`SemanticContext.specificity`); the comment's length and whether it has any context do not.
+        """
+        embedding, semantic_context = self.semantic.transform(comments)
+        if self.semantic.__dict__.get("specificity_") is not None:
+            gated = np.array([name not in ("no_context", "log_length") for name in self.CONTEXT_FEATURES])
+            context = np.where(gated, context * semantic_context[:, -1:], context)
+        return embedding, np.hstack([context, semantic_context * self.context_scale], dtype=np.float32)
 
     def _fit(self, comments: list[Comment]) -> tuple[list[sp.csr_matrix], dict[str, str]]:
         """Fit every vocabulary; the text blocks of ``comments`` and each comment's topic words, as by-products."""
@@ -148,9 +159,8 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         context = self._cached_context_features(comments, groups, own, latent[:n], vectors) * self.context_scale
         if self.semantic is None:
             return hstack_rows([words, chars, dense_rows(context)])
-        embedding, semantic_context = self.semantic.transform(comments)
-        return hstack_rows([words, chars, dense_rows(embedding),
-                            dense_rows(np.hstack([context, semantic_context * self.context_scale], dtype=np.float32))])
+        embedding, context = self._with_semantic(comments, context)
+        return hstack_rows([words, chars, dense_rows(embedding), dense_rows(context)])
 
     def warm_up(self) -> None:
         """Build the vocabularies' lookup tables now, not in the first request."""

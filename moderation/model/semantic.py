@@ -10,10 +10,12 @@ from functools import lru_cache
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import MiniBatchKMeans
+from sklearn.linear_model import RidgeCV
 from threadpoolctl import threadpool_limits
 
 from .comment import Comment, as_comments
 
+SPECIFICITY_RANGE = (0.10, 0.90)  # quantiles of the training comments' predicted specificity mapped to 0 and 1
 MAX_ARTICLE_SENTENCES = 24  # the title and the body's first sentences: where a story says what it is about
 MAX_THREAD_EMBEDDED = 20  # the last comments of a thread that the comment is compared with
 EMBEDDING_CACHE_TEXTS = 20_000  # recent articles' sentences and thread comments, per process
@@ -50,7 +52,8 @@ class SemanticContext(TransformerMixin, BaseEstimator):
 
     CONTEXT_FEATURES = (
         "sem_title", "sem_article_max", "sem_article_mean", "sem_thread_mean", "sem_thread_max", "sem_parent",
-        "sem_context_best", "sem_bank_max", "sem_context_over_bank", "sem_has_context",
+        "sem_context_best", "sem_bank_max", "sem_context_over_bank", "sem_has_context", "sem_thread_size",
+        "sem_specific",
     )
 
     def __init__(self, encoder=None, embedding_scale: float = 1.0, n_topics: int = 64):
@@ -59,14 +62,76 @@ class SemanticContext(TransformerMixin, BaseEstimator):
         self.n_topics = n_topics
 
     def fit(self, X, y=None):
-        own = self.embedding(list(dict.fromkeys(c.text for c in as_comments(X))))
-        k = max(1, min(self.n_topics, len(own) // 4))
+        comments = as_comments(X)
+        stories = list(dict.fromkeys(s for a in dict.fromkeys(c.article for c in comments if c.article)
+                                     for s in article_sentences(a)))
+        texts = stories or list(dict.fromkeys(c.text for c in comments))
+        topics = self.embedding(texts)
+        k = max(1, min(self.n_topics, len(topics) // 4))
         with threadpool_limits(1):  # a few thousand rows: spinning pool threads cost more than they bring
-            centroids = MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3).fit(own).cluster_centers_
+            centroids = MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3).fit(topics).cluster_centers_
         self.bank_ = _unit(centroids.astype(np.float32))
-        self.dimensions_ = own.shape[1]
+        self._fit_specificity(comments)
+        self.dimensions_ = topics.shape[1]
         self.n_features_out_ = self.dimensions_ + len(self.CONTEXT_FEATURES)
         return self
+
+    def _fit_specificity(self, comments: list[Comment]) -> None:
+        """Learn how specific a text is to its story: how much closer it is to its own article than to another
+        article, predicted from its embedding alone (ridge regression, strength by leave-one-out). The
+        articles, not the threads, are the target's contexts: the best of twenty thread comments is a noisy
+        measure of what a comment is about.
+
+        "Agreed." is as close to any story as to its own and scores about 0; a comment about the story scores
+        about its margin. Off-topic evidence from a low similarity counts only as far as the comment is
+        specific (see :meth:`specificity`): a generic reaction is far from every context, not off-topic.
+        """
+        placed = list({c.text: c for c in reversed(comments) if c.article}.values())
+        stories = {c.article for c in placed}
+        self.specificity_ = None
+        own = context_similarity(self, [Comment(c.text, c.article) for c in placed]) if placed else None
+        self.typical_similarity_ = float(np.median(own)) if placed else None
+        if len(stories) < 2 or len(placed) < 20:
+            return
+        rng = np.random.default_rng(0)
+        elsewhere = [placed[j] for j in rng.integers(len(placed), size=len(placed))]
+        pairs = [(Comment(c.text, c.article), Comment(c.text, o.article)) for c, o in zip(placed, elsewhere)
+                 if o.article != c.article]
+        target = (context_similarity(self, [own for own, _ in pairs])
+                  - context_similarity(self, [moved for _, moved in pairs]))
+        embedded = self.embedding([c.text for c, _ in pairs])
+        ridge = RidgeCV(alphas=np.logspace(-2, 3, 11)).fit(embedded, target)
+        predicted = ridge.predict(embedded)
+        low, high = np.quantile(predicted, SPECIFICITY_RANGE)
+        self.specificity_ = (ridge.coef_.astype(np.float32) / np.float32(high - low),
+                             np.float32((ridge.intercept_ - low) / (high - low)))
+
+    def specificity(self, own: np.ndarray) -> np.ndarray:
+        """How specific each text is to a story, from 0 (as generic as the least specific tenth of the training
+        comments) to 1 (as specific as the most specific tenth); 1 for models fitted before this was learnt."""
+        learnt = self.__dict__.get("specificity_")
+        if learnt is None:
+            return np.ones(len(own), dtype=np.float32)
+        coef, intercept = learnt
+        return np.clip(own @ coef + intercept, 0.0, 1.0).astype(np.float32)
+
+    def compared_with(self, comment: Comment) -> dict | None:
+        """What an off-topic score compared the comment with: the closest text of its context (article sentence,
+        thread comment or parent), how close it is, how close training comments typically are to their own
+        article, and how specific the comment is; None without context."""
+        texts = _context_texts(comment)
+        if not texts:
+            return None
+        vectors = self._embed([comment.text, *texts], keep=True)
+        similarities = vectors[1:] @ vectors[0]
+        best = int(np.argmax(similarities))
+        in_article = len(article_sentences(comment.article)) if comment.article else 0
+        in_thread = len([t for t in comment.thread[-MAX_THREAD_EMBEDDED:] if t])
+        kind = "article" if best < in_article else "thread" if best < in_article + in_thread else "parent"
+        found = {"context": kind, "text": texts[best], "similarity": round(float(similarities[best]), 2),
+                 "specificity": round(float(self.specificity(vectors[:1])[0]), 2)}
+        typical = self.__dict__.get("typical_similarity_")
+        return found if typical is None else {**found, "typical_similarity": round(typical, 2)}
 
     def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``(embedding block, context block)`` of each comment.
@@ -110,6 +175,8 @@ class SemanticContext(TransformerMixin, BaseEstimator):
                 stacked = np.stack([vectors[t] for t in thread])
                 features[i, 3] = _unit(stacked.mean(axis=0)) @ e
                 features[i, 4] = (stacked @ e).max()
+                # the best of n similarities grows with n: the size lets the model read it for what it is
+                features[i, 10] = np.log1p(len(thread)) / np.log1p(MAX_THREAD_EMBEDDED)
                 best.append(features[i, 4])
             if comment.parent:
                 features[i, 5] = vectors[comment.parent] @ e
@@ -118,7 +185,11 @@ class SemanticContext(TransformerMixin, BaseEstimator):
                 features[i, 6] = max(best)
                 features[i, 8] = max(best) - bank[i]
                 features[i, 9] = 1.0
-        return features
+        if self.__dict__.get("specificity_") is not None:  # evidence from context counts as far as it is specific
+            specific = self.specificity(own)
+            features[:, :11] *= specific[:, None]
+            features[:, 11] = specific
+        return features[:, : self.n_features_out_ - self.dimensions_]  # models fitted before a column was added
 
     def _embed(self, texts: list[str], keep: bool) -> np.ndarray:
         cache = self.__dict__.get("_cache")

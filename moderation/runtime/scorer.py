@@ -74,7 +74,8 @@ class Scorer:
         return results
 
     def _explain(self, comments: list[Comment], results: list[Result]) -> None:
-        """Spans for each flagged label that reads the text alone (the toxicity labels).
+        """Spans for each flagged label that reads the text alone (the toxicity labels); the reason of a label
+        that reads the context (off-topic) says what the comment was compared with (with the semantic tier).
 
         Off-topic reads the comment's context: the words of the comment alone do not explain it.
         """
@@ -82,3 +83,8 @@ class Scorer:
         for comment, result in zip(comments, results):
             labels = [label for label in result.decision.flags if label in classifier.text_only]
             result.spans = explain(features, classifier, comment.text, labels)
+            for reason in result.decision.reasons:
+                if reason.get("label") not in classifier.text_only and features.semantic is not None:
+                    compared = features.semantic.compared_with(comment)
+                    if compared is not None:
+                        reason["compared_with"] = compared

@@ -8,16 +8,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, current_app, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ModerationError, Problem
+from .api.schemas import Omittable, as_json
 
 PROBLEM_JSON = "application/problem+json"
 ERROR_PAGES = "moderation.error_pages"
 
 
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem: every error of the service's own API."""
+
+    model_config = ConfigDict(extra="allow")  # what a kind of problem adds, e.g. a conflict's current_status
+
+    type: str = Field(description="A URI reference naming the kind of problem.")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="What went wrong, for a person to read.")
+    field: Omittable[str] = Field(None, description="The request field at fault, as a dotted path.")
+    request_id: Omittable[str] = Field(None, description="The request's X-Request-ID.")
+
+
 def problem_response(problem: ModerationError):
-    response = jsonify(problem.body(g.get("request_id")))
+    response = jsonify(as_json(ProblemDetails(**problem.body(g.get("request_id")))))
     response.status_code = problem.status
     response.mimetype = PROBLEM_JSON
     for name, value in problem.headers.items():

@@ -8,15 +8,15 @@ from ...model.comment import article_text
 from ...runtime.policy import Policy, PolicyError
 from ...store.models import Article
 from .requests import json_body, require_scope
-from .schemas import ArticleIn, parse
+from .schemas import ArticleIn, ArticleOut, as_json, parse
 
 bp = Blueprint("articles", __name__)
 
 
 def _as_json(article: Article) -> dict:
-    return {"id": article.id, "title": article.title, "body": article.body, "url": article.url,
-            "policy": article.policy, "author_policy": article.author_policy,
-            "updated_at": article.updated_at.isoformat()}
+    return as_json(ArticleOut(id=article.id, title=article.title, body=article.body, url=article.url,
+                              policy=article.policy, author_policy=article.author_policy,
+                              updated_at=article.updated_at.isoformat()))
 
 
 @bp.put("/v1/articles/<path:article_id>")

@@ -6,18 +6,18 @@ from flask import Blueprint, Flask, current_app, jsonify
 from ...errors import InvalidInput
 from ...review import authors
 from .requests import require_scope
-from .schemas import AuthorOut
+from .schemas import AuthorOut, as_json
 
 bp = Blueprint("authors", __name__)
 
 
 def author_json(history: authors.History, pending: list[str], pending_total: int) -> dict:
-    return AuthorOut(
+    return as_json(AuthorOut(
         id=history.author_id, known=history.known, **history.counts(),
         first_seen=history.first_seen.isoformat() if history.first_seen else None,
         last_seen=history.last_seen.isoformat() if history.last_seen else None,
         recent=[{**event, "at": event["at"].isoformat()} for event in history.recent],
-        pending=pending, pending_total=pending_total).model_dump()
+        pending=pending, pending_total=pending_total))
 
 
 @bp.get("/v1/authors/<path:author_id>")

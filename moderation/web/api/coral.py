@@ -12,6 +12,8 @@ import hmac
 import re
 from html.parser import HTMLParser
 
+from typing import Literal
+
 from flask import g, Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,6 +22,7 @@ from ...review import reasons
 from ...runtime.policy import APPROVE, REJECT, UNSUPPORTED_LANGUAGE, Decision
 from ...service.moderate import Incoming
 from .requests import json_body, require_scope
+from .schemas import Omittable, as_json
 
 bp = Blueprint("coral", __name__)
 
@@ -30,11 +33,11 @@ _BLOCK_TAGS = frozenset("p br div li ul ol blockquote pre h1 h2 h3 h4 h5 h6 tr".
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", serialize_by_alias=True)
 
 
 class CoralComment(_Body):
-    body: str
+    body: str = Field(description="HTML or plain text, per the phase's format.")
     parent_id: str | None = Field(None, alias="parentID")
 
 
@@ -48,6 +51,31 @@ class ExternalModerationRequest(_Body):
     comment: CoralComment
     author: CoralRef | None = None
     story: CoralRef | None = None
+
+
+CoralStatus = Literal["APPROVED", "REJECTED", "PREMOD", "SYSTEM_WITHHELD"]
+
+
+class CoralFlag(_Body):
+    action_type: Literal["FLAG"] = Field("FLAG", serialization_alias="actionType")
+    reason: Literal["COMMENT_DETECTED_TOXIC", "COMMENT_DETECTED_SPAM"]
+
+
+class RejectionReason(_Body):
+    code: str
+
+
+class CoralModerationAction(_Body):
+    status: Literal["REJECTED"] = "REJECTED"
+    rejection_reason: RejectionReason = Field(serialization_alias="rejectionReason")
+
+
+class ExternalModerationResponse(_Body):
+    """The phase's opinion; with no opinion the answer is 204, no body."""
+
+    status: CoralStatus
+    actions: Omittable[list[CoralFlag]] = None
+    moderation_action: Omittable[CoralModerationAction] = Field(None, serialization_alias="moderationAction")
 
 
 class _TextExtractor(HTMLParser):
@@ -121,25 +149,25 @@ def comment_id(coral: ExternalModerationRequest) -> str:
     return f"coral:{digest[:32]}"
 
 
-def coral_answer(decision: Decision, reject_status: str) -> dict | None:
+def coral_answer(decision: Decision, reject_status: str) -> ExternalModerationResponse | None:
     """Coral's phase result for a decision; None (no opinion) for an approval."""
     if decision.decision == APPROVE:
         return None
     causes = {reason.get("label") or reason.get("rule") for reason in decision.reasons}
     if causes == {UNSUPPORTED_LANGUAGE}:
-        return {"status": "SYSTEM_WITHHELD"}  # unscored: neither of Coral's flag reasons would be true
+        return ExternalModerationResponse(status="SYSTEM_WITHHELD")  # unscored: neither of Coral's flags would be true
     if causes <= AUTHOR_RULES:
-        return {"status": "PREMOD"}  # held for who wrote it, not for what it says: no flag is true
+        return ExternalModerationResponse(status="PREMOD")  # held for who wrote it, not for what it says: no flag
     listed = [r for r in decision.reasons if r.get("rule") == "wordlist"]
     # Coral's flags say toxic or spam; a comment held only for being off topic, or for spam words, is spam.
     spam = {"off_topic"} | ({"wordlist"} if {r.get("reason") for r in listed} <= {"SPAM", "AD"} else set())
-    reason = "COMMENT_DETECTED_SPAM" if causes <= spam else "COMMENT_DETECTED_TOXIC"
-    answer = {"status": "SYSTEM_WITHHELD", "actions": [{"actionType": "FLAG", "reason": reason}]}
-    if decision.decision == REJECT:
-        answer["status"] = reject_status
-        if reject_status == "REJECTED":
-            answer["moderationAction"] = {"status": "REJECTED", "rejectionReason": {"code": _rejection_code(decision)}}
-    return answer
+    flag = CoralFlag(reason="COMMENT_DETECTED_SPAM" if causes <= spam else "COMMENT_DETECTED_TOXIC")
+    if decision.decision != REJECT:
+        return ExternalModerationResponse(status="SYSTEM_WITHHELD", actions=[flag])
+    action = None
+    if reject_status == "REJECTED":
+        action = CoralModerationAction(rejection_reason=RejectionReason(code=_rejection_code(decision)))
+    return ExternalModerationResponse(status=reject_status, actions=[flag], moderation_action=action)
 
 
 def _rejection_code(decision: Decision) -> str:
@@ -166,7 +194,7 @@ def moderate():
     _, (outcome,) = current_app.extensions["moderation.service"].moderate([incoming], explain=False)
     g.moderation_outcomes = [outcome]  # counted by the metrics hook
     answer = coral_answer(outcome.result.decision, current_app.config["CORAL_REJECT_STATUS"])
-    return ("", 204) if answer is None else jsonify(answer)
+    return ("", 204) if answer is None else jsonify(as_json(answer))
 
 
 def init_app(app: Flask) -> None:

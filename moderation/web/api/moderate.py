@@ -7,7 +7,7 @@ from ...errors import InvalidInput
 from ...runtime.policy import PolicyError
 from ...service.moderate import Incoming, Moderation, Outcome
 from .requests import json_body, require_scope
-from .schemas import ModerateRequest, parse
+from .schemas import ModerateRequest, ModerateResponse, ModerationResult, as_json, parse
 
 bp = Blueprint("moderate", __name__)
 
@@ -67,14 +67,13 @@ def moderate():
                                               remember=request.remember,
                                               store=current_app.config["STORE_COMMENTS"])
     g.moderation_outcomes = outcomes  # counted by the metrics hook
-    return jsonify({"model_version": version, "results": [result_json(o) for o in outcomes]})
+    return jsonify(as_json(ModerateResponse(model_version=version, results=[result(o) for o in outcomes])))
 
 
-def result_json(outcome: Outcome) -> dict:
+def result(outcome: Outcome) -> ModerationResult:
     """One comment's result: the same fields, and for a retry the same values, as when it was first moderated."""
-    language = {"language": outcome.language} if outcome.language else {}
-    return {"id": outcome.id, **outcome.result.as_dict(), **language, "warnings": outcome.warnings,
-            "stored": outcome.stored, "model_version": outcome.model_version}
+    return ModerationResult(id=outcome.id, **outcome.result.as_dict(), language=outcome.language or None,
+                            warnings=outcome.warnings, stored=outcome.stored, model_version=outcome.model_version)
 
 
 def init_app(app: Flask) -> None:

@@ -1,9 +1,11 @@
 """The OpenAPI 3.1 document of the HTTP API.
 
-Built from the app's own URL map, so it lists exactly the routes that are registered; request bodies of the
-v1 API come from the pydantic models in :mod:`moderation.web.api.schemas`, responses and the Perspective and Coral
-wire formats are written out here, as are the links that let a client chain calls (an article just put, a
-comment just moderated). A route without an entry in ``OPERATIONS`` is left out, and the test suite fails on it.
+Built from the app's own URL map and ``OPERATIONS``, a table from (Flask rule, method) to what the route takes
+and answers. Every JSON body in it, request, response or error, is named by the pydantic model the view
+validates it with or builds it from, and its schema is that model's JSON Schema: the document cannot drift from
+the code. Only the review UI's forms and pages, which no model reads, are described here by hand, as are the
+links that let a client chain calls (an article just put, a comment just moderated). A registered route
+without an entry in ``OPERATIONS``, or an entry without a registered route, fails the test suite.
 """
 from __future__ import annotations
 
@@ -11,259 +13,24 @@ import re
 from importlib.metadata import PackageNotFoundError, version
 
 from flask import Flask
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
+from .coral import ExternalModerationRequest, ExternalModerationResponse
 from .limits import LIMITED_PREFIXES
-from .schemas import ArticleIn, AuthorOut, ModerateRequest, WordListIn, WordListOut
-from ..errors import PROBLEM_JSON
+from .perspective import AnalyzeRequest, AnalyzeResponse, ErrorEnvelope, SuggestRequest, SuggestResponse
+from .schemas import (ArticleIn, ArticleOut, AuthorOut, DecisionRequest, Health, ModerateRequest, ModerateResponse,
+                      Readiness, StoredComment, WordListIn, WordListOut)
+from ..errors import PROBLEM_JSON, ProblemDetails
 
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"
 _RULE_ARGUMENT_RE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
-
-
-def ref(name: str) -> dict:
-    return {"$ref": _REF.format(model=name)}
-
-
-def _nullable(schema: dict) -> dict:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
+# The $ref of each (model, "validation" for a request body or "serialization" for a response body).
+_Refs = dict[tuple[type[BaseModel], JsonSchemaMode], dict]
 _STRING = {"type": "string"}
 _PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
-_DECISION = {"type": "string", "enum": ["approve", "review", "reject"]}
-# Not "format: date-time": on SQLite the stored times come back without their UTC offset.
-_TIMESTAMP = {"type": "string", "description": "ISO 8601, in UTC."}
-
-# Responses of the service's own API.
-_SERVICE_SCHEMAS = {
-    "Problem": {
-        "type": "object", "description": "An RFC 9457 problem: every error of the service's own API.",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string", "description": "A URI reference naming the kind of problem."},
-            "title": _STRING, "status": {"type": "integer", "minimum": 400, "maximum": 599},
-            "detail": {"type": "string", "description": "What went wrong, for a person to read."},
-            "field": {"type": "string", "description": "The request field at fault, as a dotted path."},
-            "request_id": {"type": "string", "description": "The request's X-Request-ID."},
-        },
-    },
-    "Reason": {
-        "type": "object",
-        "description": ("Why a comment was held or rejected: a label at or over a threshold (`label`), or a rule "
-                        "(`rule`: `new_author`, `rejected_share`, `trusted_author` (which approves), `wordlist` "
-                        "with `list`, `entry`, `begin`, `end` and its `reason` code). Only labels that decide in "
-                        "the model are reasons; a held comment has at least one."),
-        "required": ["action"],
-        "properties": {"label": _STRING, "score": _PROBABILITY, "threshold": _PROBABILITY,
-                       "action": {"type": "string", "enum": ["approve", "review", "reject"]},
-                       "language": _nullable(_STRING),
-                       "rule": {"type": "string", "enum": ["new_author", "rejected_share", "trusted_author",
-                                                           "wordlist"]},
-                       "list": _STRING, "entry": _STRING, "reason": _STRING,
-                       "begin": {"type": "integer", "minimum": 0}, "end": {"type": "integer", "minimum": 0}},
-    },
-    "Span": {
-        "type": "object", "description": "Characters that drove a flag (Python string indices, end exclusive).",
-        "required": ["label", "begin", "end", "text", "score"],
-        "properties": {"label": _STRING, "begin": {"type": "integer", "minimum": 0},
-                       "end": {"type": "integer", "minimum": 0}, "text": _STRING,
-                       "score": {"type": "number", "description": "The log-odds its words add to the label."}},
-    },
-    "ModerationResult": {
-        "type": "object", "description": "A retried comment (same id and text) gets this same result again.",
-        "required": ["id", "scores", "flags", "decision", "reasons", "spans", "warnings", "stored", "model_version"],
-        "properties": {
-            "id": {"type": ["string", "integer"], "description": "The comment's id as sent."},
-            "scores": {"type": "object", "additionalProperties": _PROBABILITY,
-                       "description": "One probability per label of the served model; empty when not scored."},
-            "flags": {"type": "array", "items": _STRING, "description": "Labels at or over their flag threshold."},
-            "decision": _DECISION, "reasons": {"type": "array", "items": ref("Reason")},
-            "spans": {"type": "array", "items": ref("Span")},
-            "language": {"type": "string", "description": "Set when the comment's language is not supported."},
-            "warnings": {"type": "array", "items": _STRING,
-                         "description": "What to know about how the comment was scored, for a person to read; "
-                                        "e.g. \"unknown article_id 'x': scored without article context\" when "
-                                        "the comment names an article the service does not have (PUT it first)."},
-            "stored": {"type": "boolean", "description": "The comment is kept in the review store "
-                                                         "(GET /v1/comments/{id} finds it)."},
-            "model_version": {"type": "string", "description": "The model that scored this comment: an earlier one "
-                                                               "when a retry is answered from the store."},
-        },
-    },
-    "ModerateResponse": {
-        "type": "object", "required": ["model_version", "results"],
-        "properties": {"model_version": _STRING,
-                       "results": {"type": "array", "items": ref("ModerationResult"),
-                                   "description": "One result per comment, in request order."}},
-    },
-    "Article": {
-        "type": "object", "required": ["id", "title", "body", "url", "policy", "updated_at"],
-        "properties": {"id": _STRING, "title": _STRING, "body": _STRING, "url": _nullable(_STRING),
-                       "policy": _nullable({"type": "object"}), "author_policy": _nullable({"type": "object"}),
-                       "updated_at": _TIMESTAMP},
-    },
-    "DecisionRequest": {
-        "type": "object", "required": ["decision"],
-        "properties": {
-            "decision": {"type": "string", "enum": ["approve", "reject"]},
-            "labels": _nullable({"type": "object", "additionalProperties": {"type": "integer", "enum": [0, 1]},
-                                 "description": "Labels the decider confirms, each 0 or 1; the decision implies "
-                                                "others (approve: the rejecting labels 0; reject: its reasons' "
-                                                "labels 1), the rest stay unknown."}),
-            "note": _nullable({"type": "string", "maxLength": 5000}),
-            "version": _nullable({"type": "integer",
-                                  "description": "The comment version the decider saw; another is a 409."}),
-            "reason": _nullable({"anyOf": [_STRING, ref("RejectionReason")],
-                                 "description": "A rejection's reason code (one of REJECTION_REASONS, by default "
-                                                "Coral's), or the code with `detail` (required for OTHER). "
-                                                "Without one, a rejection gets the code its reasons suggest."}),
-        },
-    },
-    "RejectionReason": {
-        "type": "object", "required": ["code"],
-        "properties": {"code": {"type": "string", "examples": ["ABUSIVE", "SPAM", "OTHER"]},
-                       "detail": {"type": "string", "maxLength": 500}},
-    },
-    "StoredComment": {
-        "type": "object",
-        "required": ["id", "status", "automatic_decision", "scores", "flags", "version", "created_at", "history"],
-        "properties": {
-            "id": _STRING, "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
-            "automatic_decision": _DECISION, "article_id": _nullable(_STRING), "parent_id": _nullable(_STRING),
-            "author_id": _nullable(_STRING), "scores": {"type": "object", "additionalProperties": _PROBABILITY},
-            "flags": {"type": "array", "items": _STRING}, "reasons": {"type": "array", "items": ref("Reason")},
-            "labels": _nullable({"type": "object"}), "model_version": _STRING, "version": {"type": "integer"},
-            "rejection_reason": _nullable(ref("RejectionReason")),
-            "decided_by": _nullable(_STRING), "decided_at": _nullable(_TIMESTAMP),
-            "created_at": _TIMESTAMP,
-            "history": {"type": "array", "items": {
-                "type": "object", "required": ["decision", "actor", "outcome", "at"],
-                "properties": {"decision": _STRING, "labels": _nullable({"type": "object"}),
-                               "rejection_reason": _nullable(ref("RejectionReason")),
-                               "note": _nullable(_STRING), "actor": _STRING,
-                               "outcome": {"type": "string", "enum": ["applied", "conflict"]},
-                               "at": _TIMESTAMP}}},
-        },
-    },
-    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
-    "Readiness": {
-        "type": "object", "required": ["status", "model_version", "database"],
-        "properties": {"status": {"type": "string", "enum": ["ready", "not ready"]},
-                       "model_version": _nullable(_STRING), "database": {"type": "boolean"},
-                       "model_error": _STRING},
-    },
-}
-
-# Perspective API, as Coral and other Perspective clients speak it (PROTOCOLS.md sections 1 and 2).
-_TEXT_ENTRY = {"type": "object", "required": ["text"],
-               "properties": {"text": {"type": "string", "description": "At most 20480 UTF-8 bytes."},
-                              "type": {"type": "string", "enum": ["PLAIN_TEXT", "HTML"],
-                                       "description": "Only PLAIN_TEXT is supported."}}}
-_SCORE = {"type": "object", "required": ["value"],
-          "properties": {"value": {"type": "number"}, "type": {"type": "string", "default": "PROBABILITY"}}}
-_SPAN_SCORE = {"type": "object", "required": ["score"],
-               "properties": {"begin": {"type": "integer", "description": "UTF-16 code units."},
-                              "end": {"type": "integer", "description": "UTF-16 code units, exclusive."},
-                              "score": _SCORE}}
-_PERSPECTIVE_SCHEMAS = {
-    "PerspectiveTextEntry": _TEXT_ENTRY,
-    "PerspectiveContext": {
-        "type": "object", "description": "Either entries or articleAndParentComment, not both.",
-        "properties": {"entries": {"type": "array", "items": ref("PerspectiveTextEntry")},
-                       "articleAndParentComment": {"type": "object", "properties": {
-                           "article": ref("PerspectiveTextEntry"), "parentComment": ref("PerspectiveTextEntry")}}},
-    },
-    "PerspectiveScore": _SCORE,
-    "PerspectiveSpanScore": {**_SPAN_SCORE, "properties": {**_SPAN_SCORE["properties"],
-                                                           "score": ref("PerspectiveScore")}},
-    "AnalyzeCommentRequest": {
-        "type": "object", "required": ["comment", "requestedAttributes"],
-        "properties": {
-            "comment": ref("PerspectiveTextEntry"), "context": ref("PerspectiveContext"),
-            "requestedAttributes": {
-                "type": "object", "minProperties": 1, "description": "Attribute names, e.g. TOXICITY, INSULT.",
-                "additionalProperties": {"type": "object", "properties": {
-                    "scoreType": {"type": "string", "description": "Only PROBABILITY is supported."},
-                    "scoreThreshold": {"type": "number", "description": "Leave the attribute out below this."}}}},
-            "spanAnnotations": {"type": "boolean", "default": False},
-            "languages": {"type": "array", "items": _STRING, "description": "ISO 639-1 codes; empty = detect."},
-            "doNotStore": {"type": "boolean", "default": False}, "clientToken": _STRING, "sessionId": _STRING,
-            "communityId": _STRING, "dropUnsupportedAttributes": {"type": "boolean", "default": False},
-        },
-    },
-    "AnalyzeCommentResponse": {
-        "type": "object",
-        "properties": {
-            "attributeScores": {"type": "object", "additionalProperties": {
-                "type": "object", "properties": {"summaryScore": ref("PerspectiveScore"),
-                                                 "spanScores": {"type": "array",
-                                                                "items": ref("PerspectiveSpanScore")}}}},
-            "languages": {"type": "array", "items": _STRING},
-            "detectedLanguages": {"type": "array", "items": _STRING}, "clientToken": _STRING,
-        },
-    },
-    "SuggestCommentScoreRequest": {
-        "type": "object", "required": ["comment", "attributeScores"],
-        "properties": {
-            "comment": ref("PerspectiveTextEntry"), "context": ref("PerspectiveContext"),
-            "attributeScores": {"type": "object", "minProperties": 1, "additionalProperties": {
-                "type": "object", "properties": {"summaryScore": ref("PerspectiveScore"),
-                                                 "spanScores": {"type": "array",
-                                                                "items": ref("PerspectiveSpanScore")}}}},
-            "languages": {"type": "array", "items": _STRING}, "communityId": _STRING, "clientToken": _STRING,
-            "sessionId": _STRING,
-        },
-    },
-    "SuggestCommentScoreResponse": {
-        "type": "object",
-        "properties": {"clientToken": _STRING, "detectedLanguages": {"type": "array", "items": _STRING},
-                       "requestedLanguages": {"type": "array", "items": _STRING}},
-    },
-    "GoogleError": {
-        "type": "object", "required": ["error"], "description": "Google's error envelope; HTTP status = code.",
-        "properties": {"error": {"type": "object", "required": ["code", "message", "status"], "properties": {
-            "code": {"type": "integer"}, "message": _STRING,
-            "status": {"type": "string", "examples": ["INVALID_ARGUMENT", "PERMISSION_DENIED"]},
-            "details": {"type": "array", "items": {"type": "object", "properties": {
-                "@type": _STRING, "errorType": {"type": "string", "examples": ["COMMENT_EMPTY"]}}}}}}},
-    },
-}
-
-# Coral's external moderation phase (PROTOCOLS.md section 4).
-_CORAL_STATUS = {"type": "string", "enum": ["NONE", "APPROVED", "REJECTED", "PREMOD", "SYSTEM_WITHHELD"]}
-_CORAL_SCHEMAS = {
-    "CoralModerationRequest": {
-        "type": "object", "required": ["action", "comment"],
-        "properties": {
-            "action": {"type": "string", "enum": ["NEW", "EDIT"]},
-            "comment": {"type": "object", "required": ["body"], "properties": {
-                "body": {"type": "string", "description": "HTML or plain text, per the phase's format."},
-                "parentID": _nullable(_STRING)}},
-            "author": {"type": "object", "properties": {"id": _STRING, "role": {
-                "type": "string", "enum": ["COMMENTER", "MEMBER", "STAFF", "MODERATOR", "ADMIN"]}}},
-            "story": {"type": "object", "properties": {"id": _STRING, "url": _STRING}},
-            "site": {"type": "object", "properties": {"id": _STRING}},
-            "tenantID": _STRING, "tenantDomain": _STRING,
-        },
-    },
-    "CoralModerationResponse": {
-        "type": "object", "description": "An empty object means no opinion.",
-        "properties": {
-            "status": _CORAL_STATUS,
-            "actions": {"type": "array", "items": {"type": "object", "required": ["actionType", "reason"],
-                                                   "properties": {"actionType": {"const": "FLAG"}, "reason": {
-                                                       "type": "string", "enum": ["COMMENT_DETECTED_TOXIC",
-                                                                                  "COMMENT_DETECTED_SPAM"]}}}},
-            "tags": {"type": "array", "items": {"type": "string", "enum": ["FEATURED", "STAFF"]}},
-            "moderationAction": {"type": "object", "properties": {"status": _CORAL_STATUS, "rejectionReason": {
-                "type": "object", "properties": {"code": _STRING, "legalGrounds": _STRING,
-                                                 "detailedExplanation": _STRING, "customReason": _STRING}}}},
-        },
-    },
-}
 
 SECURITY_SCHEMES = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer mk_…"},
@@ -302,8 +69,9 @@ def _google_errors() -> dict:
     return {str(status): {"$ref": f"#/components/responses/GoogleError{status}"} for status in _GOOGLE_ERRORS}
 
 
-def _ok(description: str, schema: str, status: int = 200) -> dict:
-    return {str(status): {"description": description, **_json(ref(schema))}}
+def _ok(description: str, model: type[BaseModel], status: int = 200) -> dict:
+    """A JSON response whose body the view builds with ``model``."""
+    return {str(status): {"description": description, "model": model}}
 
 
 def _with_request_id(response: dict) -> dict:
@@ -329,26 +97,28 @@ _PERSPECTIVE_ANALYZE = {
     "description": "Drop-in for Google's `comments:analyze`; point Coral's Perspective endpoint here. "
                    "Attribute names map to the model's labels. Perspective clients send the key as `?key=`. "
                    "Errors are Google's envelope, not problem+json.",
-    "request": "AnalyzeCommentRequest", "problems": False,
-    "responses": {**_ok("Scores of the requested attributes.", "AnalyzeCommentResponse"), **_google_errors()},
+    "request": AnalyzeRequest, "problems": False,
+    "responses": {**_ok("Scores of the requested attributes.", AnalyzeResponse), **_google_errors()},
 }
 _PERSPECTIVE_SUGGEST = {
     "tags": ["perspective"], "summary": "Perspective API: send feedback on a score",
     "description": "Drop-in for `comments:suggestscore`: Coral sends moderators' decisions here; they are "
                    "kept as labelled feedback for retraining. A key with the `score` or `review` scope.",
-    "request": "SuggestCommentScoreRequest", "problems": False,
-    "responses": {**_ok("Feedback stored.", "SuggestCommentScoreResponse"), **_google_errors()},
+    "request": SuggestRequest, "problems": False,
+    "responses": {**_ok("Feedback stored.", SuggestResponse), **_google_errors()},
 }
 
-# (Flask rule, method) -> operation. ``request`` names the body schema; ``security`` defaults to the API key
-# when the view requires a scope; ``errors`` lists problem+json statuses beyond those implied by the body,
-# the key, path ids and rate limits; ``problems: False`` where errors are not problem+json but Google's
-# envelope (Perspective) or the review UI's pages; ``links`` go on every 2xx response.
+# (Flask rule, method) -> operation. ``request`` is the model the view validates the body with; ``responses``
+# maps statuses to ``_ok(description, Model)`` where the view builds the body with Model, else to OpenAPI response
+# objects; ``security`` defaults to the API key when the view requires a scope; ``errors`` lists problem+json
+# statuses beyond those implied by the body, the key, path ids and rate limits; ``problems: False`` where errors
+# are not problem+json but Google's envelope (Perspective) or the review UI's pages; ``links`` go on every 2xx
+# response. A summary left out is the first line of the view's docstring.
 OPERATIONS: dict[tuple[str, str], dict] = {
-    ("/healthz", "GET"): {"tags": ["operations"], "responses": _ok("The process is up.", "Health")},
+    ("/healthz", "GET"): {"tags": ["operations"], "responses": _ok("The process is up.", Health)},
     ("/readyz", "GET"): {"tags": ["operations"], "responses": {
-        **_ok("A model is loaded and the database answers.", "Readiness"),
-        "503": {"description": "Not ready: no model, or no database.", **_json(ref("Readiness"))}}},
+        **_ok("A model is loaded and the database answers.", Readiness),
+        **_ok("Not ready: no model, or no database.", Readiness, 503)}},
     ("/metrics", "GET"): {"tags": ["operations"], "responses": {"200": {
         "description": "Prometheus text exposition format.",
         "content": {"text/plain": {"schema": {"type": "string"}}}}}},
@@ -357,13 +127,13 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("/docs", "GET"): {"tags": ["operations"], "responses": {"200": {
         "description": "This document as a web page.", "content": {"text/html": {"schema": {"type": "string"}}}}}},
     ("/v1/moderate", "POST"): {
-        "tags": ["moderation"], "request": "ModerateRequest", "errors": (409, 503),
+        "tags": ["moderation"], "request": ModerateRequest, "errors": (409, 503),
         "description": "Send `comment` (one) or `comments` (a batch of at most MAX_BATCH, 100 by default). "
                        "Comments with an `article_id` are compared with the stored article and remembered as "
                        "context for later comments on it; one naming an unknown article is scored without it "
                        "and says so in `warnings`. A stored comment sent again with the same id and text gets "
                        "its first answer; with other text, a 409.",
-        "responses": _ok("One result per comment.", "ModerateResponse"),
+        "responses": _ok("One result per comment.", ModerateResponse),
         # Only held and rejected comments are stored: for an approved one both targets answer 404.
         "links": {
             "GetComment": _link((_COMMENT_RULE, "GET"), "The first comment, if it was stored for review.",
@@ -373,34 +143,34 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         },
     },
     (_ARTICLE_RULE, "PUT"): {
-        "tags": ["articles"], "request": "ArticleIn",
-        "responses": {**_ok("Replaced.", "Article"), **_ok("Created.", "Article", 201)},
+        "tags": ["articles"], "request": ArticleIn,
+        "responses": {**_ok("Replaced.", ArticleOut), **_ok("Created.", ArticleOut, 201)},
         "links": {"GetArticle": _link((_ARTICLE_RULE, "GET"), "The article as stored.",
                                       article_id="$response.body#/id")},
     },
-    (_ARTICLE_RULE, "GET"): {"tags": ["articles"], "errors": (404,), "responses": _ok("The article.", "Article")},
+    (_ARTICLE_RULE, "GET"): {"tags": ["articles"], "errors": (404,), "responses": _ok("The article.", ArticleOut)},
     (_COMMENT_RULE, "GET"): {"tags": ["comments"], "errors": (404,),
-                             "responses": _ok("The comment and its history.", "StoredComment")},
+                             "responses": _ok("The comment and its history.", StoredComment)},
     (_DECISION_RULE, "POST"): {
-        "tags": ["comments"], "request": "DecisionRequest", "errors": (404, 409),
-        "responses": _ok("The comment after the decision.", "StoredComment"),
+        "tags": ["comments"], "request": DecisionRequest, "errors": (404, 409),
+        "responses": _ok("The comment after the decision.", StoredComment),
         "links": {"GetComment": _link((_COMMENT_RULE, "GET"), "The comment and its history, with this decision.",
                                       comment_id="$response.body#/id")},
     },
     (_AUTHOR_RULE, "GET"): {"tags": ["authors"], "errors": (422,),
-                            "responses": _ok("The author's history (empty for an unseen author).", "AuthorOut")},
+                            "responses": _ok("The author's history (empty for an unseen author).", AuthorOut)},
     (_WORDLIST_RULE, "PUT"): {
-        "tags": ["wordlists"], "request": "WordListIn",
+        "tags": ["wordlists"], "request": WordListIn,
         "description": "Entries are matched on the normalised text (look-alikes, leetspeak, spacing, masking) by "
                        "whole words; a match holds or rejects as its `action` says and is a reason with the "
                        "entry and its offsets. Takes effect on other workers within ARTICLE_CACHE_SECONDS. An "
                        "invalid pattern or an entry with no word is a 422 naming it.",
-        "responses": {**_ok("Replaced.", "WordListOut"), **_ok("Created.", "WordListOut", 201)},
+        "responses": {**_ok("Replaced.", WordListOut), **_ok("Created.", WordListOut, 201)},
         "links": {"GetWordList": _link((_WORDLIST_RULE, "GET"), "The list as stored.",
                                        name="$response.body#/name")},
     },
     (_WORDLIST_RULE, "GET"): {"tags": ["wordlists"], "errors": (404,),
-                              "responses": _ok("The list.", "WordListOut")},
+                              "responses": _ok("The list.", WordListOut)},
     (_WORDLIST_RULE, "DELETE"): {"tags": ["wordlists"], "errors": (404,),
                                  "responses": {"204": {"description": "Deleted."}}},
     ("/v1alpha1/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
@@ -413,8 +183,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                        "CORAL_SIGNING_SECRETS holds the phase's signing secret(s), the X-Coral-Signature header "
                        "(coralSignature) must match the raw body too. Answers a status and flags, or 204 when "
                        "it has no opinion.",
-        "request": "CoralModerationRequest", "body_errors": (400, 413, 415),
-        "responses": {**_ok("Coral's status and flags for the comment.", "CoralModerationResponse"),
+        "request": ExternalModerationRequest, "body_errors": (400, 413, 415),
+        "responses": {**_ok("Coral's status and flags for the comment.", ExternalModerationResponse),
                       "204": {"description": "No opinion: Coral goes on to its next phase."}},
     },
 }
@@ -530,7 +300,8 @@ def _links(spec: dict, operation_ids: dict[tuple[str, str], str]) -> dict:
             for name, link in spec.get("links", {}).items() if link["target"] in operation_ids}
 
 
-def _operation(spec: dict, view, rule: str, method: str, operation_ids: dict[tuple[str, str], str]) -> dict:
+def _operation(spec: dict, view, rule: str, method: str, operation_ids: dict[tuple[str, str], str],
+               refs: _Refs) -> dict:
     docstring = (view.__doc__ or "").strip().splitlines()
     operation = {"operationId": operation_ids[(rule, method)],
                  "summary": spec.get("summary") or (docstring[0].rstrip(".") if docstring else ""),
@@ -546,7 +317,7 @@ def _operation(spec: dict, view, rule: str, method: str, operation_ids: dict[tup
     if rule.startswith(LIMITED_PREFIXES):
         errors.add(429)
     if spec.get("request"):
-        operation["requestBody"] = {"required": True, **_json(ref(spec["request"]))}
+        operation["requestBody"] = {"required": True, **_json(refs[(spec["request"], "validation")])}
     if spec.get("form") is not None:
         operation["requestBody"] = {"required": True, **_json(spec["form"], "application/x-www-form-urlencoded")}
     security = spec.get("security")
@@ -566,8 +337,9 @@ def _operation(spec: dict, view, rule: str, method: str, operation_ids: dict[tup
     errors = {status for status in errors if status in _ERROR_STATUSES[family] and str(status) not in spec["responses"]}
     problems = {str(status): {"$ref": f"#/components/responses/{family}{status}"} for status in sorted(errors)}
     links = _links(spec, operation_ids)
+    responses = {status: _response(response, refs) for status, response in spec["responses"].items()}
     responses = {status: {**response, "links": links} if links and status.startswith("2") else response
-                 for status, response in spec["responses"].items()}
+                 for status, response in responses.items()}
     operation["responses"] = {status: _with_request_id(response)
                               for status, response in {**responses, **problems}.items()}
     return operation
@@ -583,21 +355,44 @@ def _error_family(spec: dict) -> str:
     return "Ui" if spec["tags"] == ["review-ui"] else "GoogleError"
 
 
-def _components() -> dict:
-    _, pydantic_schemas = models_json_schema([(ModerateRequest, "validation"), (ArticleIn, "validation"),
-                                              (WordListIn, "validation"), (AuthorOut, "serialization"),
-                                              (WordListOut, "serialization")],
-                                             ref_template=_REF)
-    responses = {f"Problem{status}": _with_request_id({"description": description,
-                                                       **_json(ref("Problem"), PROBLEM_JSON)})
+def _response(response: dict, refs: _Refs) -> dict:
+    """An ``OPERATIONS`` response as an OpenAPI response object: the body of a model's is that model's schema."""
+    if "model" not in response:
+        return response
+    return {"description": response["description"], **_json(refs[(response["model"], "serialization")])}
+
+
+class _UntitledFields(GenerateJsonSchema):
+    """Schemas without a title on every field: the field's name says it."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+
+def _model_schemas() -> tuple[_Refs, dict]:
+    """The schemas of every body model ``OPERATIONS`` names and of the error bodies, and the $ref of each model."""
+    models = {(ProblemDetails, "serialization"), (ErrorEnvelope, "serialization")}
+    for spec in OPERATIONS.values():
+        if spec.get("request"):
+            models.add((spec["request"], "validation"))
+        models |= {(response["model"], "serialization") for response in spec["responses"].values()
+                   if "model" in response}
+    refs, schemas = models_json_schema(sorted(models, key=lambda pair: (pair[0].__name__, pair[1])),
+                                       ref_template=_REF, schema_generator=_UntitledFields)
+    return refs, schemas["$defs"]
+
+
+def _components(refs: _Refs, schemas: dict) -> dict:
+    problem, google_error = refs[(ProblemDetails, "serialization")], refs[(ErrorEnvelope, "serialization")]
+    responses = {f"Problem{status}": _with_request_id({"description": description, **_json(problem, PROBLEM_JSON)})
                  for status, description in _PROBLEMS.items()}
     responses.update({f"GoogleError{status}": _with_request_id({"description": description,
-                                                                **_json(ref("GoogleError"))})
+                                                                **_json(google_error)})
                       for status, description in _GOOGLE_ERRORS.items()})
     responses.update({f"Ui{status}": _with_request_id({"description": description, "content": {
-        **_HTML, PROBLEM_JSON: {"schema": ref("Problem")}}}) for status, description in _UI_ERRORS.items()})
-    return {"schemas": {**pydantic_schemas["$defs"], **_SERVICE_SCHEMAS, **_PERSPECTIVE_SCHEMAS, **_CORAL_SCHEMAS},
-            "responses": responses, "securitySchemes": SECURITY_SCHEMES, "headers": {"X-Request-ID": {
+        **_HTML, PROBLEM_JSON: {"schema": problem}}}) for status, description in _UI_ERRORS.items()})
+    return {"schemas": dict(sorted(schemas.items())), "responses": responses, "securitySchemes": SECURITY_SCHEMES,
+            "headers": {"X-Request-ID": {
                 "description": "The request's id: the client's X-Request-ID when sane (printable ASCII, at "
                                "most 128 characters), else a new one. Problem bodies repeat it.",
                 "required": True, "schema": {"type": "string"}}}}
@@ -627,10 +422,11 @@ def build_document(app: Flask) -> dict:
             operation_ids[(rule.rule, method)] = operation_id
             views[(rule.rule, method)] = app.view_functions[rule.endpoint]
     # A second pass, so that links can name any operation's id.
+    refs, schemas = _model_schemas()
     paths: dict[str, dict] = {}
     for (rule, method), view in views.items():
         paths.setdefault(openapi_path(rule), {})[method.lower()] = _operation(OPERATIONS[(rule, method)], view, rule,
-                                                                              method, operation_ids)
+                                                                              method, operation_ids, refs)
     paths = dict(sorted(paths.items()))
     return {
         "openapi": OPENAPI_VERSION,
@@ -647,5 +443,5 @@ def build_document(app: Flask) -> dict:
                  {"name": "review-ui", "description": "The moderators' web pages (a login session, not a key)."},
                  {"name": "operations", "description": "Health, readiness, metrics and this document."}],
         "paths": paths,
-        "components": _components(),
+        "components": _components(refs, schemas),
     }

@@ -11,7 +11,7 @@ import json
 import re
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from werkzeug.exceptions import HTTPException
 
@@ -20,6 +20,7 @@ from ...runtime.scorer import Scorer
 from ...store import StoreUnavailable
 from ...store.models import Feedback
 from .requests import KeyRefusals, require_scope
+from .schemas import Omittable, as_json
 
 bp = Blueprint("perspective", __name__)
 
@@ -52,10 +53,9 @@ class GoogleError(Exception):
         self.detail = detail
 
     def response(self):
-        error = {"code": self.code, "message": self.message, "status": self.status}
-        if self.error_type:
-            error["details"] = [{"@type": _ERROR_TYPE, "errorType": self.error_type, **self.detail}]
-        response = jsonify({"error": error})
+        details = [ErrorDetail(type=_ERROR_TYPE, error_type=self.error_type, **self.detail)] if self.error_type else None
+        error = ErrorStatus(code=self.code, message=self.message, status=self.status, details=details)
+        response = jsonify(as_json(ErrorEnvelope(error=error)))
         response.status_code = self.code
         response.headers.update(self.headers)
         return response
@@ -65,15 +65,15 @@ def invalid(message: str, error_type: str = "INVALID_REQUEST", **detail) -> Goog
     return GoogleError(message, error_type=error_type, **detail)
 
 
-# Request messages. Proto3 JSON accepts both the camelCase and the original snake_case field names.
+# Messages. Proto3 JSON accepts both the camelCase and the original snake_case field names, and answers in camelCase.
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False, alias_generator=to_camel,
-                              populate_by_name=True)
+                              populate_by_name=True, serialize_by_alias=True)
 
 
 class TextEntry(_Message):
-    text: str | None = None
-    type: str | None = None
+    text: str | None = Field(None, description=f"At most {MAX_COMMENT_BYTES} UTF-8 bytes.")
+    type: str | None = Field(None, description=f"Only {PLAIN_TEXT} is supported.")
 
 
 class ArticleAndParentComment(_Message):
@@ -82,42 +82,45 @@ class ArticleAndParentComment(_Message):
 
 
 class Context(_Message):
+    """Either entries or articleAndParentComment, not both."""
+
     entries: list[TextEntry] | None = None
     article_and_parent_comment: ArticleAndParentComment | None = None
 
 
 class AttributeParameters(_Message):
-    score_type: str | None = None
-    score_threshold: float | None = None
+    score_type: str | None = Field(None, description=f"Only {PROBABILITY} is supported.")
+    score_threshold: float | None = Field(None, description="Leave the attribute out below this.")
 
 
 class Score(_Message):
     value: float = 0.0  # proto3: an omitted value is 0, which is also how serialisers send an explicit 0
-    type: str | None = None
+    type: Omittable[str] = None
 
 
 class SpanScore(_Message):
-    begin: int | None = None
-    end: int | None = None
-    score: Score | None = None
+    begin: Omittable[int] = Field(None, description="UTF-16 code units.")
+    end: Omittable[int] = Field(None, description="UTF-16 code units, exclusive.")
+    score: Omittable[Score] = None
 
 
 class AttributeScores(_Message):
-    summary_score: Score | None = None
-    span_scores: list[SpanScore] | None = None
+    summary_score: Omittable[Score] = None
+    span_scores: Omittable[list[SpanScore]] = None
 
 
 class _CommentRequest(_Message):
     comment: TextEntry | None = None
     context: Context | None = None
-    languages: list[str] | None = None
+    languages: list[str] | None = Field(None, description="ISO 639-1 codes; none: detect.")
     client_token: str | None = None
     session_id: str | None = None
     community_id: str | None = None
 
 
 class AnalyzeRequest(_CommentRequest):
-    requested_attributes: dict[str, AttributeParameters | None] | None = None
+    requested_attributes: dict[str, AttributeParameters | None] | None = Field(
+        None, description="Attribute names, e.g. TOXICITY, INSULT.")
     span_annotations: bool = False
     do_not_store: bool = False
     drop_unsupported_attributes: bool = False
@@ -125,6 +128,40 @@ class AnalyzeRequest(_CommentRequest):
 
 class SuggestRequest(_CommentRequest):
     attribute_scores: dict[str, AttributeScores | None] | None = None
+
+
+class AnalyzeResponse(_Message):
+    attribute_scores: Omittable[dict[str, AttributeScores]] = Field(
+        None, description="Left out when no requested attribute reached its scoreThreshold.")
+    languages: list[str]
+    detected_languages: list[str]
+    client_token: Omittable[str] = None
+
+
+class SuggestResponse(_Message):
+    client_token: Omittable[str] = None
+    detected_languages: Omittable[list[str]] = None
+    requested_languages: Omittable[list[str]] = None
+
+
+class ErrorDetail(_Message):
+    model_config = ConfigDict(extra="allow")  # what an error type adds, e.g. languageNotSupportedByAttributeError
+
+    type: str = Field(alias="@type")
+    error_type: str = Field(examples=["COMMENT_EMPTY"])
+
+
+class ErrorStatus(_Message):
+    code: int = Field(description="The HTTP status.")
+    message: str
+    status: str = Field(examples=["INVALID_ARGUMENT", "PERMISSION_DENIED"])
+    details: Omittable[list[ErrorDetail]] = None
+
+
+class ErrorEnvelope(_Message):
+    """Google's error envelope: every error of the Perspective endpoints."""
+
+    error: ErrorStatus
 
 
 def read_body(model: type[_Message]) -> _Message:
@@ -252,8 +289,8 @@ def utf16_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-16-le")) // 2
 
 
-def score(probability: float) -> dict:
-    return {"value": round(float(probability), 4), "type": PROBABILITY}
+def score(probability: float) -> Score:
+    return Score(value=round(float(probability), 4), type=PROBABILITY)
 
 
 def served_scorer() -> Scorer:
@@ -293,15 +330,12 @@ def analyze():
     languages = [code for code in body.languages or () if code] or detected[:1]
     labels = in_supported_language(labels, languages, supported, body.drop_unsupported_attributes)
     scores = _attribute_scores(scorer, text, article, parent, labels, body) if labels else {}
-    result = {"attributeScores": scores} if scores else {}
-    result.update(languages=languages, detectedLanguages=detected)
-    if body.client_token is not None:
-        result["clientToken"] = body.client_token
-    return jsonify(result)
+    return jsonify(as_json(AnalyzeResponse(attribute_scores=scores or None, languages=languages,
+                                           detected_languages=detected, client_token=body.client_token)))
 
 
 def _attribute_scores(scorer: Scorer, text: str, article: str | None, parent: str | None,
-                      labels: dict[str, str], body: AnalyzeRequest) -> dict:
+                      labels: dict[str, str], body: AnalyzeRequest) -> dict[str, AttributeScores]:
     """Summary (and per-sentence) scores of every attribute from one batch; those under their threshold left out."""
     spans = sentences(text) if body.span_annotations else []
     batch = [Comment(text, article, (), parent)] + [Comment(text[b:e], article, (), parent) for b, e in spans]
@@ -314,10 +348,8 @@ def _attribute_scores(scorer: Scorer, text: str, article: str | None, parent: st
         threshold = parameters.score_threshold if parameters else None
         if threshold is not None and round(float(column[0]), 4) < threshold:
             continue
-        scores[name] = {"summaryScore": score(column[0])}
-        if spans:
-            scores[name]["spanScores"] = [{"begin": b, "end": e, "score": score(p)}
-                                          for (b, e), p in zip(offsets, column[1:])]
+        scores[name] = AttributeScores(summary_score=score(column[0]), span_scores=[
+            SpanScore(begin=b, end=e, score=score(p)) for (b, e), p in zip(offsets, column[1:])] if spans else None)
     return scores
 
 
@@ -337,13 +369,9 @@ def suggest_score():
                             community_id=body.community_id, client_token=body.client_token,
                             api_key_id=g.api_key.id))
     scorer = current_app.extensions["moderation.model"].scorer
-    result = {} if body.client_token is None else {"clientToken": body.client_token}
     detected = detected_languages(text, model_languages(scorer) if scorer else ["en"])
-    if detected:
-        result["detectedLanguages"] = detected
-    if body.languages:
-        result["requestedLanguages"] = body.languages
-    return jsonify(result)
+    return jsonify(as_json(SuggestResponse(client_token=body.client_token, detected_languages=detected or None,
+                                           requested_languages=body.languages or None)))
 
 
 def store_feedback(feedback: Feedback) -> None:

@@ -1,10 +1,12 @@
-"""Request bodies of the v1 API, validated with pydantic; their JSON Schemas feed the OpenAPI document."""
+"""Request and response bodies of the v1 API as pydantic models: requests are validated with them, responses built
+with them, and their JSON Schemas are the OpenAPI document's."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ...errors import InvalidInput
 from ...service.authors import AuthorPolicy
@@ -13,6 +15,19 @@ from ...service.wordlists import Entry, WordListIn
 # C0 controls other than tab, newline and carriage return, DEL, and lone surrogates: never legitimate text.
 _FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)] | int
+T = TypeVar("T")
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _without_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+# A field that is left out of the JSON when None (and so is not required in the schema), never sent as null.
+Omittable = Annotated[T | SkipJsonSchema[None], Field(exclude_if=_is_none, json_schema_extra=_without_default)]
 
 
 def clean_text(value: str, max_chars: int | None = None) -> str:
@@ -75,11 +90,191 @@ def parse(model: type[BaseModel], body: Any) -> BaseModel:
         raise InvalidInput(f"{location or 'body'}: {message}", field=location) from None
 
 
+def as_json(response: BaseModel) -> dict:
+    """A response model as the JSON-ready dict the wire carries."""
+    return response.model_dump(mode="json", by_alias=True)
+
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+DecisionName = Literal["approve", "review", "reject"]
+# Not "format: date-time": on SQLite the stored times come back without their UTC offset.
+Timestamp = Annotated[str, Field(description="ISO 8601, in UTC.")]
+
+
+class ComparedWith(BaseModel):
+    """What an off-topic score compared the comment with (models with the semantic tier)."""
+
+    context: Literal["article", "thread", "parent"] = Field(description="Where the closest text is.")
+    text: str = Field(description="The closest sentence of the article, comment of the thread, or the parent.")
+    similarity: float = Field(description="Cosine of the comment and that text in the sentence encoder's space.")
+    specificity: Probability = Field(description="How specific the comment is to a story: 0 for a generic reaction.")
+    typical_similarity: Omittable[float] = Field(
+        None, description="The median cosine of the training comments with their own article.")
+
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class Reason(BaseModel):
+    """Why a comment was held or rejected: a label at or over a threshold (`label`), or a rule (`rule`).
+
+    Only labels that decide in the model are reasons; a held comment has at least one. The rules: `wordlist`
+    (an entry of a word list matched, with `list`, `entry`, `begin`, `end` and the entry's `reason`
+    code), `new_author` and `rejected_share` (held for who wrote it), and `trusted_author`, the one reason
+    that approves (a trusted author's comment the model would only have held).
+    """
+
+    label: Omittable[str] = Field(None, description="The label at or over its threshold; absent for a rule.")
+    rule: Omittable[Literal["wordlist", "new_author", "rejected_share", "trusted_author"]] = Field(
+        None, description="The rule that decided; absent for a label.")
+    language: Omittable[str] = Field(None, description="The comment's language, when the model does not support it.")
+    score: Omittable[Probability] = None
+    threshold: Omittable[Probability] = None
+    action: DecisionName
+    compared_with: Omittable[ComparedWith] = None
+    list_: Omittable[str] = Field(None, alias="list", description="wordlist: the list's name.")
+    entry: Omittable[str] = Field(None, description="wordlist: the entry that matched, as written in the list.")
+    begin: Omittable[Count] = Field(None, description="wordlist: where the match starts in the comment's text "
+                                                      "(Python string index).")
+    end: Omittable[Count] = Field(None, description="wordlist: where the match ends (exclusive).")
+    reason: Omittable[str] = Field(None, description="wordlist: the entry's reason code, when it has one.")
+    approved: Omittable[Count] = Field(None, description="new_author, trusted_author: the author's approved "
+                                                         "comments.")
+    needed: Omittable[Count] = Field(None, description="new_author: approvals before the author's comments are no "
+                                                       "longer held; trusted_author: approvals that make one trusted.")
+    window: Omittable[Count] = Field(None, description="trusted_author: the latest decisions read (none rejected "
+                                                       "by people).")
+    rejected: Omittable[Count] = Field(None, description="rejected_share: the author's comments rejected by people "
+                                                         "among their latest decisions.")
+    decisions: Omittable[Count] = Field(None, description="rejected_share: the latest decisions read.")
+    share: Omittable[Probability] = Field(None, description="rejected_share: rejected / decisions.")
+    max: Omittable[Probability] = Field(None, description="rejected_share: the share over which an author is held.")
+
+
+class Span(BaseModel):
+    """Characters that drove a flag (Python string indices, end exclusive)."""
+
+    label: str
+    begin: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+    score: float = Field(description="The log-odds its words add to the label.")
+
+
+class ModerationResult(BaseModel):
+    """A retried comment (same id and text) gets this same result again."""
+
+    id: str | int = Field(description="The comment's id as sent.")
+    scores: dict[str, Probability] = Field(
+        description="One probability per label of the served model; empty when not scored.")
+    flags: list[str] = Field(description="Labels at or over their flag threshold.")
+    decision: DecisionName
+    reasons: list[Reason]
+    spans: list[Span]
+    language: Omittable[str] = Field(None, description="Set when the comment's language is not supported.")
+    warnings: list[str] = Field(description=(
+        "What to know about how the comment was scored, for a person to read; e.g. \"unknown article_id 'x': "
+        "scored without article context\" when the comment names an article the service does not have "
+        "(PUT it first)."))
+    stored: bool = Field(description="The comment is kept in the review store (GET /v1/comments/{id} finds it).")
+    model_version: str = Field(description="The model that scored this comment: an earlier one when a retry is "
+                                           "answered from the store.")
+
+
+class ModerateResponse(BaseModel):
+    model_version: str
+    results: list[ModerationResult] = Field(description="One result per comment, in request order.")
+
+
+class ArticleOut(BaseModel):
+    """An article as stored."""
+
+    id: str
+    title: str
+    body: str
+    url: str | None
+    policy: dict[str, dict[str, float | None]] | None
+    author_policy: dict[str, int | float | None] | None = Field(
+        description="The article's author rules as set (keys of ArticleIn's author_policy), over the deployment's.")
+    updated_at: Timestamp
+
+
+class ReasonCode(BaseModel):
+    """A rejection's statement of reasons: a code of REJECTION_REASONS (Coral's by default), with free text."""
+
+    code: str = Field(examples=["ABUSIVE", "SPAM", "OTHER"])
+    detail: Omittable[Annotated[str, StringConstraints(max_length=500)]] = Field(
+        None, description="Free text; required with OTHER.")
+
+
+class DecisionRequest(_Body):
+    decision: Literal["approve", "reject"]
+    # Checked against the served model's labels by the review queue, as the UI's form is.
+    labels: dict[str, Any] | None = Field(None, description=(
+        "Labels the decider confirms, each 0 or 1; the decision implies others (approve: the rejecting labels 0; "
+        "reject: its reasons' labels 1), the rest stay unknown."))
+    note: Annotated[str, Strict(), StringConstraints(max_length=5000)] | None = None
+    version: Annotated[int, Strict()] | None = Field(None, description="The comment version the decider saw; "
+                                                                       "another is a 409.")
+    reason: str | ReasonCode | None = Field(None, description=(
+        "A rejection's reason code (one of REJECTION_REASONS, by default Coral's), or the code with `detail` "
+        "(required for OTHER). Without one, a rejection gets the code its reasons suggest."))
+
+    @field_validator("reason", mode="plain", json_schema_input_type=str | ReasonCode | None)
+    @classmethod
+    def _reason(cls, value: Any) -> Any:
+        return value  # checked against the deployment's codes by review.reasons.validate, as the UI's form is
+
+
+class HistoryEntry(BaseModel):
+    decision: str
+    labels: dict[str, Any] | None
+    rejection_reason: ReasonCode | None
+    note: str | None
+    actor: str
+    outcome: Literal["applied", "conflict"]
+    at: Timestamp
+
+
+class StoredComment(BaseModel):
+    """A comment in the review store, its status and its decision history."""
+
+    id: str
+    status: Literal["pending", "approved", "rejected"]
+    automatic_decision: DecisionName
+    article_id: str | None
+    parent_id: str | None
+    author_id: str | None
+    scores: dict[str, Probability]
+    flags: list[str]
+    reasons: list[Reason]
+    labels: dict[str, Any] | None
+    rejection_reason: ReasonCode | None = Field(description="A rejected comment's: the moderator's, or for an "
+                                                            "automatic rejection the code its reasons suggest.")
+    model_version: str
+    version: int
+    decided_by: str | None
+    decided_at: Timestamp | None
+    created_at: Timestamp
+    history: list[HistoryEntry]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    model_version: str | None
+    database: bool
+    model_error: Omittable[str] = None
+
+
 class AuthorDecision(BaseModel):
     comment_id: str
     outcome: Literal["approved", "rejected", "auto_rejected"]
     by_person: bool
-    at: str
+    at: Timestamp
 
 
 class AuthorOut(BaseModel):
@@ -92,19 +287,17 @@ class AuthorOut(BaseModel):
     approved: int
     rejected: int = Field(description="Rejected by people.")
     auto_rejected: int
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
     recent: list[AuthorDecision] = Field(description="The latest decisions, newest first.")
     pending: list[str] = Field(description="Ids of the author's comments held for review, oldest first.")
     pending_total: int
 
 
 class WordListOut(BaseModel):
+    """A word list as stored (its request body is ``WordListIn``)."""
+
     name: str
     entries: list[Entry]
     article_ids: list[str] | None
-    updated_at: str
-
-
-__all__ = ["ArticleIn", "AuthorOut", "AuthorPolicy", "CommentIn", "Entry", "ModerateRequest", "WordListIn",
-           "WordListOut", "clean_text", "parse"]
+    updated_at: Timestamp

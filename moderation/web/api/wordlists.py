@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from ...errors import NotFound
 from ...service import wordlists
 from .requests import json_body, require_scope
-from .schemas import WordListOut
+from .schemas import WordListOut, as_json
 
 bp = Blueprint("wordlists", __name__)
 
@@ -16,7 +16,7 @@ def _store():
 
 
 def _json(record) -> dict:
-    return WordListOut.model_validate(wordlists.as_json(record)).model_dump()
+    return as_json(WordListOut.model_validate(wordlists.as_json(record)))
 
 
 @bp.put("/v1/wordlists/<name>")

@@ -63,10 +63,22 @@ def describe(reason: dict) -> Reason:
         language = reason.get("language")
         text = f"unsupported language ({language}): not scored" if language else "unsupported language: not scored"
     elif _number(reason.get("score")) and _number(reason.get("threshold")):
-        text = f"{label} {reason['score']:.2f} ≥ {reason['threshold']:.2f}"
+        text = f"{label} {reason['score']:.2f} ≥ {reason['threshold']:.2f}" + _comparison(reason.get("compared_with"))
     else:
         text = label
     return Reason(str(reason.get("action") or REVIEW), text)
+
+
+def _comparison(compared) -> str:
+    """What an off-topic score compared the comment with, as the end of its line ("" when not said)."""
+    if not isinstance(compared, dict) or not _number(compared.get("similarity")):
+        return ""
+    quoted = str(compared.get("text") or "")
+    quoted = quoted if len(quoted) <= 120 else quoted[:119] + "…"
+    typical = compared.get("typical_similarity")
+    usual = f", on-topic comments about {typical:.2f}" if _number(typical) else ""
+    return (f" — closest in the {compared.get('context', 'context')}: “{quoted}” (similarity "
+            f"{compared['similarity']:.2f}{usual}; specificity {compared.get('specificity', 0):.2f})")
 
 
 def _valid_spans(text: str, spans) -> list[tuple[int, int, str, float]]:
