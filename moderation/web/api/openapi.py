@@ -235,6 +235,10 @@ def _page(summary: str, *errors: int, parameters: list | None = None, form: dict
 
 _DECISION_FORM = {**_form({"decision": {"type": "string", "enum": ["approve", "reject"]},
                            "version": {"type": "integer"}, "note": {"type": "string", "maxLength": 5000},
+                           "reason": {"type": "string", "description": "A rejection's reason code (one of "
+                                                                       "REJECTION_REASONS)."},
+                           "reason_detail": {"type": "string", "maxLength": 500,
+                                             "description": "Free text; required with OTHER."},
                            "next": _STRING}, ("decision", "version")),
                   "patternProperties": {r"^label\.": {
                       "type": "string", "enum": ["1", "0", ""],
