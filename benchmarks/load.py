@@ -9,10 +9,12 @@ and with batches of 20:
   (``benchmarks.openloop``; Debian has no wrk2), for p50/p99 latency measured from each request's due time;
 * at saturation (wrk, closed loop, 30 s), for requests/s and p50/p99.
 
-Optionally (``--profile``) samples one worker with py-spy while wrk saturates the single-comment path.
-Run from the repository root (wrk: ``make bench-deps``)::
+Optionally (``--profile``) samples one worker with py-spy while wrk saturates the single-comment path. With
+``--rules`` every comment has an author, the author rules are on (``RULES_POLICY``) and a 10,000-entry word
+list is stored; the in-process CPU table then has those rows beside the plain ones (``--cpu-only``: only
+that table, no server and no wrk). Run from the repository root (wrk: ``make bench-deps``)::
 
-    python -m benchmarks.load [--models DIR] [--duration 30] [--rate 200] [--profile]
+    python -m benchmarks.load [--models DIR] [--duration 30] [--rate 200] [--profile] [--rules] [--cpu-only]
 
 Writes ``benchmarks/results/load.json`` and ``load.md`` and prints the table.
 """
@@ -139,6 +141,28 @@ SCENARIOS = ("single-rate", "batch-rate", "single", "batch", "contextless", "hea
 UNIQUE = "__N__"
 
 
+# --rules: the author rules of the README's example, and a word list of 10,000 entries (benchmarks/wordlists.py).
+RULES_POLICY = {"hold_first": 3, "max_rejected_share": 0.5, "window": 20, "trusted_after": 50}
+AUTHORS = 40  # comments cycle through this many authors
+
+
+def rules_wordlist() -> dict:
+    from .wordlists import _entries
+
+    return {"entries": [{"text": entry, "action": "review", "reason": "BENCH"} for entry in _entries("rare", [])]}
+
+
+def with_authors(bodies: list[str]) -> list[str]:
+    """The same bodies with an author on every comment."""
+    changed = []
+    for number, body in enumerate(bodies):
+        data = json.loads(body)
+        for k, comment in enumerate(data.get("comments") or [data["comment"]]):
+            comment["author_id"] = f"author-{(number + k) % AUTHORS}"
+        changed.append(json.dumps(data, ensure_ascii=False))
+    return changed
+
+
 def _unique(text: str) -> str:
     """The comment's text made unique per request (the generators replace __N__), so that it must be encoded."""
     return f"{text} [{UNIQUE}]"
@@ -217,9 +241,9 @@ class Server:
         self.log = home / "server.log"
         self.process: subprocess.Popen | None = None
 
-    def create_key(self) -> str:
-        done = subprocess.run([_tool("moderation"), "keys", "create", "--name", "load-benchmark"], env=self.env,
-                              capture_output=True, text=True, check=True)
+    def create_key(self, scopes: str = "score") -> str:
+        done = subprocess.run([_tool("moderation"), "keys", "create", "--name", "load-benchmark", "--scopes", scopes],
+                              env=self.env, capture_output=True, text=True, check=True)
         return done.stdout.strip().splitlines()[-1]
 
     def start(self, timeout: float = 90) -> None:
@@ -393,8 +417,9 @@ def _stage(stack: str) -> str:
     return next((label for label, needles in STAGES if any(needle in stack for needle in needles)), "other")
 
 
-def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
-    """CPU milliseconds per request in this process (Flask test client, no HTTP server), for each variant.
+def cpu_per_request(home: Path, rounds: int = 300, rules: bool = False) -> dict[str, float]:
+    """CPU milliseconds per request in this process (Flask test client, no HTTP server), for each variant; with
+    ``rules``, also with authors, the author rules and a 10,000-entry word list, in an app of its own.
 
     CPU time, unlike latency, hardly moves when other processes share the machine, so these say what a
     request costs; cores x 1000 / cost bounds the requests per second, before HTTP parsing.
@@ -414,15 +439,25 @@ def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
     secret, _ = keys.create(app.extensions["moderation.store"], "cpu", ["score"])
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     client.put(f"/v1/articles/{ARTICLE_ID}", json=ARTICLE, headers=headers)
+    ruled = None
+    if rules:
+        ruled = create_app({"DATABASE_URL": f"sqlite:///{home / 'cpu-rules.db'}", "MODELS_DIR": str(home / "models"),
+                            "MODEL_POLL_SECONDS": 0, "RATE_LIMIT": "", "AUTHOR_POLICY": RULES_POLICY})
+        admin, _ = keys.create(ruled.extensions["moderation.store"], "cpu", ["score", "admin"])
+        ruled_client, ruled_headers = ruled.test_client(), {"Authorization": f"Bearer {admin}"}
+        ruled_client.put(f"/v1/articles/{ARTICLE_ID}", json=ARTICLE, headers=ruled_headers)
+        assert ruled_client.put("/v1/wordlists/bench", json=rules_wordlist(), headers=ruled_headers).status_code == 201
 
-    def measure(name: str, bodies: list[str], count: int, **overrides) -> float:
+    def measure(name: str, bodies: list[str], count: int, on=None, **overrides) -> float:
+        on_client, on_headers = on or (client, headers)
         sent = [json.dumps({**json.loads(bodies[i % len(bodies)].replace(UNIQUE, f"{name}-{i}")), **overrides})
                 for i in range(count + 20)]
         for body in sent[:20]:  # warm up, and fill the article's thread
-            client.post("/v1/moderate", data=body, headers=headers)
+            on_client.post("/v1/moderate", data=body, headers={**on_headers, "Content-Type": "application/json"})
         started = time.process_time()
         for body in sent[20:]:
-            assert client.post("/v1/moderate", data=body, headers=headers).status_code == 200
+            assert on_client.post("/v1/moderate", data=body,
+                                  headers={**on_headers, "Content-Type": "application/json"}).status_code == 200
         return round((time.process_time() - started) * 1000 / count, 2)
 
     scorer = app.extensions["moderation.model"].scorer
@@ -441,6 +476,11 @@ def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
         return round((time.process_time() - started) * 1000 / rounds, 2)
 
     try:
+        with_rules = {} if ruled is None else {
+            "single, authors + author rules + 10,000-entry word list": measure(
+                "rules-single", with_authors(single_bodies()), rounds, on=(ruled_client, ruled_headers)),
+            "batch of 20, authors + author rules + 10,000-entry word list": measure(
+                "rules-batch", with_authors(batch_bodies()), max(rounds // 10, 10), on=(ruled_client, ruled_headers))}
         return {"single (as in the load test)": measure("single", single_bodies(), rounds),
                 "single, explain=false": measure("noexplain", single_bodies(), rounds, explain=False),
                 "single, no thread context": measure("contextless", contextless_bodies(), rounds),
@@ -449,9 +489,11 @@ def cpu_per_request(home: Path, rounds: int = 300) -> dict[str, float]:
                 "batch of 20 (as in the load test)": measure("batch", batch_bodies(), max(rounds // 10, 10)),
                 "model alone, 1 comment with article + 40-comment thread": model_only(False),
                 "model alone, same, with explanations": model_only(True),
-                "GET /healthz (framework and hooks)": healthz()}
+                "GET /healthz (framework and hooks)": healthz(), **with_rules}
     finally:
         shutdown(app)
+        if ruled is not None:
+            shutdown(ruled)
         logging.getLogger().removeHandler(sink)
         sink.stream.close()
 
@@ -544,6 +586,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the spread between runs.")
     parser.add_argument("--no-cpu", action="store_true", help="Skip the in-process CPU-per-request measurements.")
     parser.add_argument("--profile", action="store_true", help="Also sample a worker with py-spy (20 s).")
+    parser.add_argument("--rules", action="store_true",
+                        help="Authors on every comment, the author rules on and a 10,000-entry word list stored.")
+    parser.add_argument("--cpu-only", action="store_true", help="Only the in-process CPU-per-request table.")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     tier = "semantic" if encoder_enabled() else "lexical"
@@ -553,6 +598,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(chosen_scenarios) - set(SCENARIOS))
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    if args.cpu_only:
+        with tempfile.TemporaryDirectory(prefix="moderation-load-") as tmp:
+            home = Path(tmp) / "home"
+            home.mkdir()
+            prepare_home(home, args.models)
+            cpu = cpu_per_request(home, rules=args.rules)
+        args.out.mkdir(parents=True, exist_ok=True)
+        machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+        (args.out / "load-cpu.json").write_text(json.dumps({"machine": machine, "rules": RULES_POLICY if args.rules
+                                                             else None, "cpu_ms_per_request": cpu}, indent=2) + "\n",
+                                                encoding="utf-8")
+        print("\n".join(f"{name}: {value} ms" for name, value in cpu.items()))
+        return 0
     _tool("wrk")
 
     with tempfile.TemporaryDirectory(prefix="moderation-load-") as tmp:
@@ -560,12 +618,15 @@ def main(argv: list[str] | None = None) -> int:
         home.mkdir()
         prepare_home(home, args.models)
         print("CPU per request, in process", file=sys.stderr)
-        cpu = {} if args.no_cpu else cpu_per_request(home)
+        cpu = {} if args.no_cpu else cpu_per_request(home, rules=args.rules)
         server = Server(home, args.workers, args.threads, args.server)
-        key = server.create_key()
+        if args.rules:
+            server.env["MODERATION_AUTHOR_POLICY"] = json.dumps(RULES_POLICY)
+        key = server.create_key("score,admin" if args.rules else "score")
         files = {}
-        for name, bodies in (("single", single_bodies()), ("batch", batch_bodies()),
-                             ("contextless", contextless_bodies())):
+        authored = with_authors if args.rules else list
+        for name, bodies in (("single", authored(single_bodies())), ("batch", authored(batch_bodies())),
+                             ("contextless", authored(contextless_bodies()))):
             files[name] = (Path(tmp) / f"{name}.jsonl", Path(tmp) / f"{name}.lua")
             files[name][0].write_text("\n".join(bodies) + "\n", encoding="utf-8")
             _write_lua(files[name][1], bodies, key)
@@ -575,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             status, _ = _http("PUT", f"{server.url}/v1/articles/{ARTICLE_ID}", ARTICLE, key)
             assert status in (200, 201), status
+            if args.rules:
+                status, _ = _http("PUT", f"{server.url}/v1/wordlists/bench", rules_wordlist(), key)
+                assert status == 201, status
             status, body = _http("POST", server.url + "/v1/moderate",
                                  json.loads(batch_bodies()[0].replace(UNIQUE, "check")), key)
             assert status == 200 and len(json.loads(body)["results"]) == BATCH_SIZE, (status, body[:300])

@@ -10,7 +10,8 @@ import pytest
 from moderation.service import keys
 
 PUBLIC = {"/static/<path:filename>", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/review/login"}
-SAMPLE = {"article_id": "a1", "comment_id": "c1", "name": "review", "client_id": "c1", "filename": "review.css"}
+SAMPLE = {"article_id": "a1", "comment_id": "c1", "name": "review", "client_id": "c1", "filename": "review.css",
+          "author_id": "u1"}
 
 
 def _routes(app):

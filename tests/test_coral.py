@@ -242,3 +242,30 @@ def test_every_answer_is_one_coral_accepts(app_factory):
         response = post(client, key, coral_request(text))
         assert response.status_code == 200
         assert_accepted_by_coral(response.get_json())
+
+
+def test_a_rejecting_word_list_entry_gives_its_reason_code(app_factory):
+    app = app_factory()
+    admin = key_for(app, "admin")
+    client = app.test_client()
+    client.put("/v1/wordlists/spam", headers={"X-API-Key": admin}, json={"entries": [
+        {"text": "crypto signals", "action": "reject", "reason": "SPAM"},
+        {"text": "clueless", "action": "reject", "reason": "LOCAL_FEUD"}]})
+    spam = post(client, admin, coral_request(OFF_TOPIC)).get_json()
+    assert spam == {"status": "REJECTED", "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}],
+                    "moderationAction": {"status": "REJECTED", "rejectionReason": {"code": "SPAM"}}}
+    local = post(client, admin, coral_request(TOXIC)).get_json()
+    assert local["moderationAction"]["rejectionReason"] == {"code": "BANNED_WORD"}  # not one of Coral's codes
+    assert local["actions"] == HELD["actions"]
+    for answer in (spam, local):
+        assert_accepted_by_coral(answer)
+
+
+def test_a_newcomer_held_by_the_author_rules_is_premoderated_and_counted(app_factory):
+    app = app_factory(AUTHOR_POLICY={"hold_first": 1})
+    key = key_for(app, "score", "review")
+    answer = post(app.test_client(), key, coral_request(CLEAN, author="newcomer")).get_json()
+    assert answer == {"status": "PREMOD"}
+    assert_accepted_by_coral(answer)
+    history = app.test_client().get("/v1/authors/newcomer", headers={"X-API-Key": key}).get_json()
+    assert (history["scored"], history["held"], history["pending_total"]) == (1, 1, 0)  # Coral queues it itself

@@ -115,6 +115,49 @@ def test_database_outage_keeps_scoring_refuses_to_acknowledge_and_recovers(outag
     assert client.get("/v1/comments/held-1", headers=headers).status_code == 200
 
 
+def test_database_outage_with_authors_and_word_lists(app_factory, postgres_url):
+    """An approved comment's author count is lost, not its answer; a newcomer's comment cannot be held, so is
+    not acknowledged; word lists already read keep applying."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    proxy = Proxy()
+    url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    app = app_factory(DATABASE_URL=url, LANGUAGE_DETECTION=False, ARTICLE_CACHE_SECONDS=0)
+    ruled = app_factory(DATABASE_URL=url, LANGUAGE_DETECTION=False, AUTHOR_POLICY={"hold_first": 1})
+    try:
+        headers = {"X-API-Key": keys.create(app.extensions["moderation.store"], "k", ["score", "admin"])[0]}
+        client, ruled_client = app.test_client(), ruled.test_client()
+        assert client.put("/v1/wordlists/w", headers=headers, json={"entries": [
+            {"text": "laptops", "action": "reject"}]}).status_code == 201
+        with_author = {"comment": {**FINE["comment"], "author_id": "u1"}}
+        assert client.post("/v1/moderate", json=with_author, headers=headers).status_code == 200  # key now known
+        assert ruled_client.post("/v1/moderate", json=FINE, headers=headers).status_code == 200
+
+        proxy.cut()
+        for number in range(2):  # the word list stays: the worker could not see whether it changed
+            comment = {"comment": {"id": f"plain-{number}", "text": "Evening hours will help students.",
+                                   "author_id": "u1"}}
+            answer = client.post("/v1/moderate", json=comment, headers=headers)
+            assert answer.status_code == 200 and answer.get_json()["results"][0]["decision"] == "approve"
+        listed = client.post("/v1/moderate", json={"comment": {**with_author["comment"], "id": "listed"}},
+                             headers=headers)
+        assert listed.status_code == 503  # the word list rejects it, and a rejection must be stored
+        newcomer = ruled_client.post("/v1/moderate", headers=headers, json={"comment": {
+            "id": "new-1", "text": "Evening hours will help students.", "author_id": "u9"}})
+        assert newcomer.status_code == 503 and newcomer.headers["Retry-After"]  # held as a newcomer: not kept
+        proxy.restore()
+        assert ruled_client.post("/v1/moderate", json=with_author, headers=headers).get_json()[
+            "results"][0]["reasons"][0]["rule"] == "wordlist"
+    finally:
+        proxy.restore()
+        shutdown(app)
+        shutdown(ruled)
+        proxy.close()
+
+
 def test_disk_full_while_writing_a_model_leaves_no_version(tiny_registry, tmp_path, monkeypatch):
     from moderation.runtime.artifact import load
 

@@ -14,10 +14,15 @@ from schemathesis.generation.stateful.state_machine import StepInput
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from moderation.service import keys
+from jsonschema import Draft202012Validator
+
+from moderation.review.authors import REJECTED, History
+from moderation.runtime.policy import Decision, Policy, unsupported_language
+from moderation.service import authors as author_rules, keys
+from moderation.service.wordlists import Entry, Match
 from moderation.store.models import Base
 from moderation.web.api.openapi import OPERATIONS, openapi_path
-from moderation.web.api.schemas import ModerationResult
+from moderation.web.api.schemas import ModerationResult, Reason, as_json
 
 UNDOCUMENTED = {"HEAD", "OPTIONS"}
 # No 5xx, and every response's status, media type, headers and body as documented.
@@ -100,6 +105,72 @@ def test_fields_the_schema_does_not_require_are_left_out_not_null(client, auth):
     assert "model_error" not in ready and ready["model_version"] is not None
     result = client.post("/v1/moderate", headers=auth, json={"comment": {"id": 1, "text": "A fine bridge."}})
     assert "language" not in result.get_json()["results"][0]
+
+
+def _conforms(document, schema: dict, body) -> None:
+    """``body`` is valid against ``schema``, whose $refs point into the document's components."""
+    Draft202012Validator({**schema, "components": document["components"]}).validate(body)
+
+
+def _produced_reasons() -> list[dict]:
+    """One reason of each kind the service gives, made by the code that gives it."""
+    policy = Policy({"toxic": {"flag": 0.3, "review": 0.4, "reject": 0.9}}, ("toxic",))
+    held, rejected = policy.decide({"toxic": 0.45}), policy.decide({"toxic": 0.95})
+    approved = Decision("approve", [], [])
+    by_person = [{"comment_id": "c", "outcome": REJECTED, "by_person": True, "at": None}]
+    rules = [
+        author_rules.decide(author_rules.AuthorPolicy(hold_first=2), History("a", approved=1), approved, {}, policy),
+        author_rules.decide(author_rules.AuthorPolicy(max_rejected_share=0.4), History("a", recent=by_person),
+                            approved, {}, policy),
+        author_rules.decide(author_rules.AuthorPolicy(trusted_after=2), History("a", approved=3), held,
+                            {"toxic": 0.45}, policy),
+    ]
+    compared = {"context": "article", "text": "The bridge reopens.", "similarity": 0.12, "specificity": 0.8,
+                "typical_similarity": 0.41}
+    return [*(reason for decision in (held, rejected, *rules) for reason in decision.reasons),
+            *unsupported_language("fi").reasons, *unsupported_language(None).reasons,
+            {**held.reasons[0], "label": "off_topic", "compared_with": compared},
+            Match("abuse", Entry(text="idiot", action="reject", reason="ABUSIVE"), 7, 12).reason(),
+            Match("local", Entry(text="cheap-?sunglasses", regex=True), 0, 16).reason()]
+
+
+def test_every_kind_of_reason_passes_the_model_unchanged_and_keeps_to_the_document(document):
+    reasons = _produced_reasons()
+    assert {r.get("rule") for r in reasons} == {None, "new_author", "rejected_share", "trusted_author", "wordlist"}
+    assert {r["action"] for r in reasons} == {"approve", "review", "reject"}
+    for reason in reasons:
+        assert as_json(Reason.model_validate(reason)) == {k: v for k, v in reason.items() if v is not None}
+        _conforms(document, {"$ref": "#/components/schemas/Reason"}, as_json(Reason.model_validate(reason)))
+
+
+def test_author_and_word_list_answers_keep_to_the_document(app_factory, document):
+    app = app_factory(AUTHOR_POLICY={"hold_first": 1}, STORE_COMMENTS="all")
+    client = app.test_client()
+    auth = {"X-API-Key": keys.create(app.extensions["moderation.store"], "k", ["score", "review", "admin"])[0]}
+
+    def checked(method: str, rule: str, url: str, status: int = 200, **kwargs):
+        response = client.open(url, method=method, headers=auth, **kwargs)
+        assert response.status_code == status, response.get_data(as_text=True)
+        documented = document["paths"][openapi_path(rule)][method.lower()]["responses"][str(status)]
+        _conforms(document, documented["content"]["application/json"]["schema"], response.get_json())
+        return response.get_json()
+
+    checked("PUT", "/v1/wordlists/<name>", "/v1/wordlists/spam", 201, json={"entries": [
+        {"text": "sunglasses", "action": "review", "reason": "AD"}, {"text": "idiot", "regex": True}]})
+    checked("GET", "/v1/wordlists/<name>", "/v1/wordlists/spam")
+    article = checked("PUT", "/v1/articles/<path:article_id>", "/v1/articles/a1", 201,
+                      json={"title": "Bridge", "author_policy": {"hold_first": 2}})
+    assert article["author_policy"] == {"hold_first": 2}
+    result = checked("POST", "/v1/moderate", "/v1/moderate", json={"comment": {
+        "id": "c1", "text": "Evening hours will help students who buy sunglasses.", "author_id": "u1",
+        "article_id": "a1"}})["results"][0]
+    assert {r.get("rule") for r in result["reasons"]} >= {"wordlist", "new_author"}
+    checked("GET", "/v1/comments/<path:comment_id>", "/v1/comments/c1")
+    decided = checked("POST", "/v1/comments/<path:comment_id>/decision", "/v1/comments/c1/decision",
+                      json={"decision": "reject", "reason": {"code": "OTHER", "detail": "sells sunglasses"}})
+    assert decided["rejection_reason"] == decided["history"][-1]["rejection_reason"] == {
+        "code": "OTHER", "detail": "sells sunglasses"}
+    assert checked("GET", "/v1/authors/<path:author_id>", "/v1/authors/u1")["rejected"] == 1
 
 
 def test_keyed_operations_declare_the_three_key_schemes_and_problem_errors(document):

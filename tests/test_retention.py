@@ -58,3 +58,16 @@ def test_purge_cli(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["purge", "--older-than", "-1"])
     assert exit_info.value.code == 2
+
+
+def test_purge_removes_old_author_decisions_and_authors_not_seen_since(stocked):
+    from moderation.store.models import Author, AuthorEvent
+
+    with stocked.session() as session:
+        long_ago = utcnow() - timedelta(days=40)
+        session.execute(update(AuthorEvent).values(created_at=long_ago))
+        session.execute(update(Author).where(Author.id == "u1").values(last_seen=long_ago))
+    report = purge(stocked, 30)
+    assert (report.author_events_deleted, report.authors_deleted) == (1, 1)  # old0's rejection; u1
+    with stocked.session() as session:
+        assert session.scalars(select(Author.id)).all() == ["u2"]

@@ -294,3 +294,33 @@ def test_a_comment_in_another_language_is_reviewed_like_any_other(app_factory, p
             assert response.headers["content-type"].startswith("text/html"), path
             expect(page.locator("main h1")).to_have_text(title)
             expect(page.locator("main a", has_text="Back to the queues")).to_be_visible()
+
+
+def test_the_card_shows_word_list_matches_and_the_authors_history(app_factory, page):
+    from playwright.sync_api import expect
+
+    app = make_app(app_factory, AUTHOR_POLICY={"hold_first": 2})
+    stock(app, [("x0", APPROVED[1][1], "bridge", None)])
+    store = app.extensions["moderation.store"]
+    secret, _ = keys.create(store, "admin", ["score", "admin"])
+    client, headers = app.test_client(), {"X-API-Key": secret}
+    assert client.put("/v1/wordlists/abuse", headers=headers, json={"entries": [
+        {"text": "idiot", "action": "review", "reason": "ABUSIVE"}]}).status_code == 201
+    client.post("/v1/moderate", headers=headers, json={"comments": [
+        {"id": "w1", "text": "Such a 1d10t, that i d i o t.", "author_id": "writer", "article_id": "bridge"},
+        {"id": "w2", "text": APPROVED[0][1], "author_id": "writer", "article_id": "library"},
+        {"id": "x1", "text": APPROVED[1][1], "author_id": "someone", "article_id": "bridge"}]})
+    queue.decide(store, "w2", "approve", "user:maria")
+    with serving(app) as base:
+        log_in(page, base)
+        card = page.locator('[data-id="w1"]')
+        marks = card.locator("mark.wordlist")
+        expect(marks).to_have_text(["1d10t", "i d i o t"])
+        expect(marks.first).to_have_attribute("title", "abuse: idiot")
+        expect(card.locator(".reasons")).to_contain_text("word list abuse: “idiot” (ABUSIVE)")
+        expect(card.locator(".author .counts")).to_contain_text("1 approved · 0 rejected · 0 auto-rejected")
+        expect(card.locator(".author .recent a")).to_have_text(["approved"])
+        card.locator(".author a.others").click()
+        expect(page).to_have_url(base + "/review/queue/review?author=writer")
+        expect(page.locator("[data-card]")).to_have_count(1)
+        screenshot(page, "review-author-wordlist.png")

@@ -139,16 +139,16 @@ def test_article_cache_reads_once_per_ttl_and_forgets_on_demand(tmp_path):
     with store.session() as session:
         session.add(Article(id="a", title="Bridge", body="Reopens", policy={"toxic": {"review": 0.1}}))
     cache = ArticleCache(store, ttl_seconds=60)
-    assert cache.get_many(["a", "nope"]) == {"a": ("Bridge\nReopens", {"toxic": {"review": 0.1}})}
+    assert cache.get_many(["a", "nope"]) == {"a": ("Bridge\nReopens", {"toxic": {"review": 0.1}}, None)}
     with store.session() as session:
         session.get(Article, "a").title = "Tunnel"
         session.add(Article(id="nope", title="Now known"))
-    assert cache.get_many(["a", "nope"]) == {"a": ("Bridge\nReopens", {"toxic": {"review": 0.1}})}  # cached
+    assert cache.get_many(["a", "nope"]) == {"a": ("Bridge\nReopens", {"toxic": {"review": 0.1}}, None)}  # cached
     cache.forget("a")
     cache.forget("nope")
-    assert cache.get_many(["a", "nope"]) == {"a": ("Tunnel\nReopens", {"toxic": {"review": 0.1}}),
-                                            "nope": ("Now known", None)}
-    assert ArticleCache(store, ttl_seconds=0).get_many(["a"]) == {"a": ("Tunnel\nReopens", {"toxic": {"review": 0.1}})}
+    assert cache.get_many(["a", "nope"]) == {"a": ("Tunnel\nReopens", {"toxic": {"review": 0.1}}, None),
+                                            "nope": ("Now known", None, None)}
+    assert ArticleCache(store, ttl_seconds=0).get_many(["a"]) == {"a": ("Tunnel\nReopens", {"toxic": {"review": 0.1}}, None)}
 
 
 def test_an_article_put_on_this_worker_applies_to_its_next_comment(client, auth):

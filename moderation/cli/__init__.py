@@ -33,7 +33,7 @@ def cli():
 
 
 for command in (score.score, models.models, keys.keys, users.users, maintenance.db, maintenance.review,
-                maintenance.purge, serve.serve):
+                maintenance.purge, maintenance.wordlists, serve.serve):
     cli.add_command(command)
 
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from .common import open_store
+from .common import InputError, open_store
 
 
 @click.group()
@@ -48,14 +49,64 @@ def review_export(since, out, articles_out, no_feedback):
 
 
 @click.command()
-@click.option("--older-than", "days", type=click.FloatRange(min=0), required=True, metavar="DAYS",
+@click.option("--older-than", "days", type=click.FloatRange(min=0), default=None, metavar="DAYS",
               help="Remove what was stored more than DAYS days ago.")
+@click.option("--author", "author_id", default=None, metavar="ID",
+              help="Erase one author: their history, stored comments and remembered thread entries.")
 @click.option("--keep-labels", is_flag=True,
               help="Keep decided comments' labels and scores, without text, author or parent.")
-def purge(days, keep_labels):
-    """Apply a retention period to stored comments, thread memory and suggested scores."""
+def purge(days, author_id, keep_labels):
+    """Apply a retention period to stored comments, thread memory and suggested scores, or erase an author."""
+    if (days is None) == (author_id is None):
+        raise click.UsageError("give --older-than DAYS or --author ID (one of them)")
+    if author_id is not None:
+        from ..review.authors import purge_author
+
+        erased = purge_author(open_store(), author_id, keep_labels)
+        click.echo(f"author {author_id}: deleted {erased.comments_deleted} comments, anonymised "
+                   f"{erased.comments_anonymised}, deleted {erased.thread_entries_deleted} thread entries and "
+                   f"{erased.events_deleted} decisions")
+        return
     from ..review.retention import purge as run_purge
 
     report = run_purge(open_store(), days, keep_labels)
     click.echo(f"deleted {report.comments_deleted} comments, anonymised {report.comments_anonymised}, "
-               f"deleted {report.thread_entries_deleted} thread entries and {report.feedback_deleted} feedback rows")
+               f"deleted {report.thread_entries_deleted} thread entries and {report.feedback_deleted} feedback rows, "
+               f"{report.author_events_deleted} authors' decisions and {report.authors_deleted} authors")
+
+
+@click.group()
+def wordlists():
+    """Word lists: words, phrases and patterns to hold or reject."""
+
+
+@wordlists.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="The list's name (default: the file's name without its extension).")
+@click.option("--action", type=click.Choice(["review", "reject"]), default="review", show_default=True,
+              help="For a plain-text file: what a match does.")
+@click.option("--reason", default=None, help="For a plain-text file: the reason code, e.g. ABUSIVE.")
+def wordlists_import(file, name, action, reason):
+    """Create or replace a list from FILE: JSON as PUT /v1/wordlists/{name} takes, or one entry a line."""
+    from ..service import wordlists as lists
+
+    name = name or file.stem
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{file}: not valid UTF-8") from None
+    if file.suffix.lower() == ".json":
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{file}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    else:
+        body = {"entries": [{"text": line.strip(), "action": action, **({"reason": reason} if reason else {})}
+                            for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]}
+    try:
+        word_list = lists.parse(body, name)
+    except lists.WordListError as error:
+        raise InputError(f"{file}: {error}") from None
+    _, created = lists.put(open_store(), name, word_list)
+    click.echo(f"word list {name}: {'created' if created else 'replaced'} with {len(word_list.entries)} entries "
+               "(other workers see it within ARTICLE_CACHE_SECONDS)")

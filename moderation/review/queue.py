@@ -17,6 +17,7 @@ from ..model.labels import LABELS
 from ..runtime.policy import APPROVE, REJECT, REVIEW
 from ..store import Store
 from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
+from . import authors, reasons as rejection_reasons
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUS_OF_DECISION = {REVIEW: PENDING, APPROVE: APPROVED, REJECT: REJECTED}
@@ -82,9 +83,10 @@ _INSERT_NEW = {name: dialect.insert(StoredComment).on_conflict_do_nothing(index_
                for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
-def save(store: Store, items: list[ToStore]) -> None:
-    """Insert comments, ignoring any whose client id is already stored; all or nothing."""
-    if not items:
+def save(store: Store, items: list[ToStore], scored: list[authors.Scored] = ()) -> None:
+    """Insert comments, ignoring any whose client id is already stored, and count ``scored`` comments in their
+    authors' histories; all or nothing."""
+    if not items and not scored:
         return
     now = utcnow()
     rows = [{
@@ -94,7 +96,16 @@ def save(store: Store, items: list[ToStore]) -> None:
         "language": item.language, "model_version": item.model_version, "automatic_decision": item.result["decision"],
         "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": now,
     } for item in items]
-    store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows)
+    store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows, *authors.scored_statements(store, list(scored)))
+
+
+def rejection_reason(comment: StoredComment, codes=rejection_reasons.CORAL_CODES) -> dict | None:
+    """Why a rejected comment was rejected: the person's code, or for the service's rejection the one of ``codes``
+    its rejecting reasons suggest."""
+    if comment.status != REJECTED:
+        return None
+    return comment.rejection_reason or {"code": rejection_reasons.suggest(
+        [r for r in comment.reasons or [] if r.get("action") == REJECT], comment.flags, codes)}
 
 
 def stored_result(comment: StoredComment) -> dict:
@@ -128,7 +139,8 @@ def validate_labels(labels: dict | None, known: list[str]) -> dict | None:
 
 
 def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict | None = None,
-           note: str | None = None, expected_version: int | None = None, notify: bool = False) -> StoredComment:
+           note: str | None = None, expected_version: int | None = None, notify: bool = False,
+           reason: dict | None = None, codes=rejection_reasons.CORAL_CODES) -> StoredComment:
     """Approve or reject a stored comment; exactly one of several concurrent attempts takes effect.
 
     Parameters
@@ -145,6 +157,10 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
         The version the decider saw; a different current version is a conflict.
     notify : bool
         Queue a webhook event in the same transaction.
+    reason : dict, optional
+        A rejection's ``{"code", "detail"}`` (validated by the caller with :func:`reasons.validate`); a rejection
+        without one gets the code of ``codes`` (the deployment's) the comment's reasons suggest. An approval has
+        none.
 
     Raises
     ------
@@ -161,19 +177,28 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
         if comment is None:
             raise ReviewError(f"no stored comment {client_id!r}", status=404)
         seen = comment.version if expected_version is None else expected_version
+        if decision == REJECT and reason is None:
+            reason = {"code": rejection_reasons.suggest(comment.reasons, comment.flags, codes)}
+        elif decision == APPROVE:
+            reason = None
+        before = StoredComment(client_id=comment.client_id, author_id=comment.author_id, status=comment.status,
+                               decided_by=comment.decided_by)
         now = utcnow()
         merged_labels = {**(comment.labels or {}), **(labels or {})} or None
         applied = session.execute(
             update(StoredComment).where(StoredComment.id == comment.id, StoredComment.version == seen)
-            .values(status=status, decided_by=actor, decided_at=now, labels=merged_labels,
+            .values(status=status, decided_by=actor, decided_at=now, labels=merged_labels, rejection_reason=reason,
                     version=StoredComment.version + 1)
             .execution_options(synchronize_session=False)).rowcount == 1
         session.add(DecisionRecord(comment_id=comment.id, decision=decision, labels=labels, note=note, actor=actor,
-                                   outcome="applied" if applied else "conflict", created_at=now))
+                                   rejection_reason=reason, outcome="applied" if applied else "conflict",
+                                   created_at=now))
+        if applied:
+            authors.on_decision(session, before, decision)
         if applied and notify:
             session.add(OutboxEvent(event_type=DECISION_EVENT, payload={
                 "comment_id": client_id, "article_id": comment.article_id, "decision": decision,
-                "status": status, "labels": merged_labels, "note": note, "actor": actor,
+                "status": status, "labels": merged_labels, "rejection_reason": reason, "note": note, "actor": actor,
                 "decided_at": now.isoformat(), "model_version": comment.model_version}))
     current, _ = get(store, client_id)
     if not applied:
@@ -186,6 +211,7 @@ class QueueQuery:
     queue: str = "review"
     article_id: str | None = None
     label: str | None = None
+    author_id: str | None = None
     sort: str = "score"  # score (highest first), time (newest first), oldest
     sort_label: str = LABELS[0]
     limit: int = 50
@@ -206,6 +232,8 @@ def _filtered(store: Store, query: QueueQuery):
     conditions = [QUEUES[query.queue]]
     if query.article_id:
         conditions.append(StoredComment.article_id == query.article_id)
+    if query.author_id:
+        conditions.append(StoredComment.author_id == query.author_id)
     score = _score_expression(store, query.label or query.sort_label)
     if query.label:
         if store.engine.dialect.name == "postgresql":

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete, update
 
 from ..store import Store
-from ..store.models import Feedback, StoredComment, ThreadEntry, utcnow
+from ..store.models import Author, AuthorEvent, Feedback, StoredComment, ThreadEntry, utcnow
 
 PURGED_TEXT = ""
 
@@ -18,6 +18,8 @@ class PurgeReport:
     comments_anonymised: int
     thread_entries_deleted: int
     feedback_deleted: int
+    author_events_deleted: int = 0
+    authors_deleted: int = 0  # not seen since the cutoff: their history goes with their comments
 
 
 def purge(store: Store, older_than_days: float, keep_labels: bool = False) -> PurgeReport:
@@ -25,7 +27,8 @@ def purge(store: Store, older_than_days: float, keep_labels: bool = False) -> Pu
 
     With ``keep_labels``, decided comments keep their scores, decision and labels but lose their text,
     author, parent and spans (so aggregate label statistics survive and nobody can be identified);
-    everything else is deleted. Thread memory and suggested-score feedback are always deleted.
+    everything else is deleted. Thread memory, suggested-score feedback, authors' decisions and authors not
+    seen since the cutoff are always deleted.
     """
     if older_than_days < 0:
         raise ValueError("--older-than must not be negative")
@@ -48,7 +51,11 @@ def purge(store: Store, older_than_days: float, keep_labels: bool = False) -> Pu
                                   .execution_options(synchronize_session=False)).rowcount
         feedback = session.execute(delete(Feedback).where(Feedback.created_at < cutoff)
                                    .execution_options(synchronize_session=False)).rowcount
-    return PurgeReport(deleted, anonymised, threads, feedback)
+        events = session.execute(delete(AuthorEvent).where(AuthorEvent.created_at < cutoff)
+                                 .execution_options(synchronize_session=False)).rowcount
+        authors = session.execute(delete(Author).where(Author.last_seen < cutoff)
+                                  .execution_options(synchronize_session=False)).rowcount
+    return PurgeReport(deleted, anonymised, threads, feedback, events, authors)
 
 
 def is_purged(comment: StoredComment) -> bool:

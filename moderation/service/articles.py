@@ -25,19 +25,19 @@ class ArticleCache:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.max_articles = max_articles
-        self._cache: OrderedDict[str, tuple[float, str | None, dict | None]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, str | None, dict | None, dict | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_many(self, article_ids: list[str]) -> dict[str, tuple[str | None, dict | None]]:
-        """(text, policy) of each known article; unknown ones are left out. Raises StoreUnavailable."""
+    def get_many(self, article_ids: list[str]) -> dict[str, tuple[str | None, dict | None, dict | None]]:
+        """(text, policy, author policy) of each known article; unknown ones are left out. Raises StoreUnavailable."""
         now = time.monotonic()
         with self._lock:
             missing = [a for a in article_ids if a not in self._cache or now - self._cache[a][0] >= self.ttl_seconds]
         if missing:
             with self.store.session() as session:
                 records = {a: session.get(Article, a) for a in missing}
-                fresh = {a: (now, article_text(r.title, r.body), r.policy) if r else (now, None, None)
-                         for a, r in records.items()}
+                fresh = {a: (now, article_text(r.title, r.body), r.policy, r.author_policy) if r
+                         else (now, None, None, None) for a, r in records.items()}
             with self._lock:
                 self._cache.update(fresh)
                 for article_id in fresh:
@@ -46,7 +46,7 @@ class ArticleCache:
                     self._cache.popitem(last=False)
         with self._lock:
             entries = {a: self._cache.get(a) for a in article_ids}
-        return {a: (e[1], e[2]) for a, e in entries.items() if e is not None and (e[1] is not None or e[2])}
+        return {a: e[1:] for a, e in entries.items() if e is not None and (e[1] is not None or e[2] or e[3])}
 
     def forget(self, article_id: str) -> None:
         with self._lock:

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 
 from ..errors import Conflict, Unavailable
 from ..model.comment import MAX_THREAD, Comment, ThreadContext
-from ..review import queue
+from ..review import authors as author_store, queue
 from ..review.retention import is_purged
 from ..runtime.holder import ModelHolder
 from ..runtime.policy import APPROVE, PolicyError, unsupported_language
 from ..runtime.scorer import Result, Scorer
 from ..store import Store, StoreUnavailable
+from . import authors, wordlists
 from .articles import ArticleCache
 from .threads import ThreadMemory
 
@@ -33,6 +34,7 @@ class Incoming:
     article: str | None = None  # article text sent with the request
     article_policy: dict | None = None
     author_id: str | None = None
+    article_author_policy: dict | None = None  # sent with the request; else the stored article's
 
 
 @dataclass
@@ -51,12 +53,16 @@ class Moderation:
     """Moderates batches of comments against the served model, the store's articles and thread memory."""
 
     def __init__(self, holder: ModelHolder, store: Store, language=None, thread_memory: ThreadMemory | None = None,
-                 articles: ArticleCache | None = None):
+                 articles: ArticleCache | None = None, author_policy: dict | None = None,
+                 wordlist_cache: wordlists.WordListCache | None = None):
         self.holder = holder
         self.store = store
         self.language = language
         self.thread_memory = thread_memory or ThreadMemory(store, MAX_THREAD)
         self.articles = articles or ArticleCache(store)
+        self.author_policy = authors.AuthorPolicy.parse(author_policy, "AUTHOR_POLICY").model_dump(
+            exclude_defaults=True) if author_policy else None
+        self.wordlists = wordlist_cache or wordlists.WordListCache(store, self.articles.ttl_seconds)
 
     def scorer(self) -> Scorer:
         scorer = self.holder.scorer
@@ -96,7 +102,9 @@ class Moderation:
             to_score.append(i)
             comments.append(comment)
             policies.append(self._policy(scorer, item))
-        for i, result in zip(to_score, scorer.moderate(comments, policies, explain=explain)):
+        results = scorer.moderate(comments, policies, explain=explain)
+        self._apply_rules([incoming[i] for i in to_score], results, policies, known)
+        for i, result in zip(to_score, results):
             c = contexts[i]
             missing, warning = _missing_article(incoming[i], c, known)
             outcomes[i] = Outcome(incoming[i].id, result, model_version=scorer.version, warnings=[warning] if warning else [], missing_article=missing)
@@ -106,7 +114,9 @@ class Moderation:
                                    outcome.result.as_dict(), outcome.language, scorer.version, outcome.warnings)
                      for item, outcome in keep],
                     [(str(i.article_id), str(i.id), i.text) for i, _ in fresh if i.article_id is not None]
-                    if remember else [])
+                    if remember else [],
+                    [author_store.Scored(item.author_id, str(item.id), outcome.result.decision.decision)
+                     for item, outcome in fresh if item.author_id is not None])
         for _, outcome in keep:
             outcome.stored = True
         return scorer.version, outcomes
@@ -123,6 +133,31 @@ class Moderation:
                 return scorer.policy.with_overrides(scorer.policy.applicable(item.article_policy))
             except PolicyError:
                 return scorer.policy
+
+    def _apply_rules(self, incoming: list[Incoming], results: list[Result], policies: list, known: "_Known") -> None:
+        """Author rules, then word lists, on the model's decisions (in place)."""
+        rules = [authors.merged(self.author_policy, item.article_author_policy
+                                if item.article_author_policy is not None
+                                else known.articles.get(str(item.article_id), (None,) * 3)[2])
+                 if item.author_id is not None else authors.OFF for item in incoming]
+        wanted = sorted({item.author_id for item, r in zip(incoming, rules) if r.active})
+        histories = {}
+        if wanted:
+            try:
+                histories = author_store.for_rules(self.store, wanted, max(r.window for r in rules if r.active))
+            except StoreUnavailable as error:  # as a newcomer's: held comments are not acknowledged either
+                log.warning("store unavailable, authors' histories not read: %s", error)
+        try:
+            matcher = self.wordlists.matcher()
+        except StoreUnavailable as error:
+            log.warning("store unavailable, word lists not re-read: %s", error)
+            matcher = self.wordlists.last
+        for item, result, rule, policy in zip(incoming, results, rules, policies):
+            if rule.active:
+                history = histories.get(item.author_id) or author_store.History(item.author_id)
+                result.decision = authors.decide(rule, history, result.decision, result.scores, policy)
+            matches = matcher.find(item.text, None if item.article_id is None else str(item.article_id))
+            result.decision = wordlists.decide(result.decision, matches)
 
     def _read(self, incoming: list[Incoming], check_stored: bool) -> "_Known":
         """Stored comments, articles, threads and parents the batch refers to.
@@ -159,7 +194,7 @@ class Moderation:
         comments = []
         for item in incoming:
             article_id = str(item.article_id) if item.article_id is not None else None
-            stored_text, stored_policy = known.articles.get(article_id, (None, None))
+            stored_text, stored_policy, _ = known.articles.get(article_id, (None, None, None))
             if item.article_policy is None:
                 item.article_policy = stored_policy
             comments.append(context.comment(item.text, str(item.id), article_id,
@@ -167,11 +202,19 @@ class Moderation:
                                             item.article or stored_text))
         return comments
 
-    def _write(self, to_store: list[queue.ToStore], to_remember: list[tuple[str, str, str]]) -> None:
-        """Keep held comments before answering (mandatory), and remember the thread behind the answer."""
-        if to_store:
+    def _write(self, to_store: list[queue.ToStore], to_remember: list[tuple[str, str, str]],
+               scored: list[author_store.Scored]) -> None:
+        """Keep held comments and count authors' comments before answering (mandatory), and remember the thread
+        behind the answer."""
+        if not to_store and scored:
             try:
-                queue.save(self.store, to_store)
+                queue.save(self.store, [], scored)
+            except StoreUnavailable as error:  # approved comments are still answered: their counts are lost
+                log.warning("store unavailable, %d comments not counted in their authors' histories: %s",
+                            len(scored), error)
+        elif to_store:
+            try:
+                queue.save(self.store, to_store, scored)
             except StoreUnavailable as error:
                 log.error("store unavailable: %d comments that must be kept were not acknowledged: %s",
                           len(to_store), error)

@@ -82,27 +82,50 @@ class Store:
                 cursor.close()
         return None if row is None else row[0]
 
-    def execute_many(self, statement, rows: list[dict]) -> None:
-        """Run a Core statement once for each of ``rows`` (dicts of the same keys) in one transaction, on a raw
-        DB-API connection.
-
-        For the request path's one write, the held comments: the statement is compiled once per set of
-        columns, and each value goes through its column type's own conversion (JSON, UTC datetimes), so the
-        driver receives what SQLAlchemy would send it; executing through SQLAlchemy costs several times that.
-        """
-        if not rows:
-            return
-        sql, names, converters = self._compile(statement, tuple(rows[0]))
-        if self.engine.dialect.positional:
-            params = [tuple(convert(row[name]) if convert else row[name] for name, convert in zip(names, converters))
-                      for row in rows]
-        else:
-            params = [{name: convert(row[name]) if convert else row[name] for name, convert in zip(names, converters)}
-                      for row in rows]
+    def all_rows(self, queries: list[tuple[str, tuple]]) -> list[list[tuple]]:
+        """The rows of each of several read-only queries, on one raw DB-API connection (as :meth:`first_value`)."""
+        results = []
         with self._raw_connection() as connection:
             cursor = connection.cursor()
             try:
-                cursor.executemany(sql, params)
+                for sql, params in queries:
+                    if self.engine.dialect.paramstyle != "qmark":
+                        sql = sql.replace("?", "%s")
+                    cursor.execute(sql, params)
+                    results.append(cursor.fetchall())
+            finally:
+                cursor.close()
+        return results
+
+    def execute_many(self, statement, rows: list[dict], *more: tuple) -> None:
+        """Run a Core statement once for each of ``rows`` (dicts of the same keys) in one transaction, on a raw
+        DB-API connection; ``more`` are further ``(statement, rows)`` pairs run after it in the same transaction.
+
+        For the request path's one write, the held comments (and their authors' counts): the statement is
+        compiled once per set of columns, and each value goes through its column type's own conversion (JSON,
+        UTC datetimes), so the driver receives what SQLAlchemy would send it; executing through SQLAlchemy
+        costs several times that.
+        """
+        batches = [(statement, rows), *more]
+        prepared = []
+        for each, each_rows in batches:
+            if not each_rows:
+                continue
+            sql, names, converters = self._compile(each, tuple(each_rows[0]))
+            if self.engine.dialect.positional:
+                params = [tuple(convert(row[name]) if convert else row[name]
+                                for name, convert in zip(names, converters)) for row in each_rows]
+            else:
+                params = [{name: convert(row[name]) if convert else row[name]
+                           for name, convert in zip(names, converters)} for row in each_rows]
+            prepared.append((sql, params))
+        if not prepared:
+            return
+        with self._raw_connection() as connection:
+            cursor = connection.cursor()
+            try:
+                for sql, params in prepared:
+                    cursor.executemany(sql, params)
             finally:
                 cursor.close()
             connection.commit()

@@ -55,6 +55,7 @@ class Article(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str | None] = mapped_column(Text, nullable=True)
     policy: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    author_policy: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # over MODERATION_AUTHOR_POLICY
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -115,6 +116,7 @@ class StoredComment(Base):
     labels: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rejection_reason: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"code", "detail"} of a person's
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (Index("ix_comments_status_created", "status", "created_at"),
@@ -131,6 +133,7 @@ class DecisionRecord(Base):
     decision: Mapped[str] = mapped_column(String(16))
     labels: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rejection_reason: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     actor: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(16))  # applied | conflict
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -163,6 +166,48 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+
+class Author(Base):
+    """What the service has seen of one commenter: counts kept in the transactions that decide their comments.
+
+    ``approved`` and the two rejected counts are where the author's comments stand now (a reversed decision
+    moves a comment from one count to the other); ``scored`` and ``held`` only grow.
+    """
+
+    __tablename__ = "authors"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    scored: Mapped[int] = mapped_column(Integer, default=0)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    approved: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)  # by people
+    auto_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuthorEvent(Base):
+    """One decision on an author's comment (the service's or a person's), newest last: the rules' window."""
+
+    __tablename__ = "author_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    author_id: Mapped[str] = mapped_column(String(200))
+    comment_id: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))  # approved | rejected (by a person) | auto_rejected
+    by_person: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (Index("ix_author_events_author", "author_id", "id"),)
+
+
+class WordList(Base):
+    """A named list of words, phrases and patterns, each with an action and a reason code."""
+
+    __tablename__ = "wordlists"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    entries: Mapped[list] = mapped_column(JSON)
+    article_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)  # None: every article
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 # Failed logins to the review UI (migration 0003), used through SQLAlchemy Core rather than as an ORM model.

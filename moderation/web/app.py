@@ -8,8 +8,9 @@ from flask import Flask
 
 from .. import settings
 from ..model.comment import MAX_THREAD
+from ..review import reasons
 from ..runtime import ModelHolder, Registry
-from ..service import ArticleCache, KeyVerifier, Moderation, ThreadMemory
+from ..service import ArticleCache, KeyVerifier, Moderation, ThreadMemory, WordListCache
 from ..settings import flag
 from ..store import Store
 from . import errors
@@ -28,6 +29,7 @@ DEFAULTS = {
     "ARTICLE_CACHE_SECONDS": 5.0,  # an article updated through another worker is seen within this time
     "MODEL_POLL_SECONDS": 2.0,
     "POLICY": None,  # deployment-wide threshold overrides: {"toxic": {"review": 0.2}}
+    "AUTHOR_POLICY": None,  # author rules, off by default: {"hold_first": 3, "max_rejected_share": 0.5, ...}
     "LANGUAGE_DETECTION": True,
     "CORAL_SIGNING_SECRETS": [],  # Coral external-moderation signing secrets (empsec_...)
     "CORAL_REJECT_STATUS": "REJECTED",  # Coral status for rejections: REJECTED, or SYSTEM_WITHHELD to hold them
@@ -35,6 +37,7 @@ DEFAULTS = {
     "RATE_LIMIT": "6000/minute",  # per API key on /v1 and /v1alpha1; empty to disable
     "RATE_LIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 to share limits between processes
     "STORE_COMMENTS": "held",  # keep comments for the review queue: held (review + reject), all, none
+    "REJECTION_REASONS": None,  # codes a rejection may give (list or comma-separated); default Coral's ten
     "WEBHOOK_URL": None,  # the comment system's endpoint for moderators' decisions
     "WEBHOOK_SECRET": None,  # HMAC-SHA256 key for the webhook signature
     "WEBHOOK_TIMEOUT": 5.0,
@@ -64,8 +67,10 @@ def create_app(config: dict | None = None) -> Flask:
     if os.environ.get("MODERATION_CONFIG"):
         app.config.from_pyfile(os.environ["MODERATION_CONFIG"])
     app.config.update(config or {})
-    if isinstance(app.config["POLICY"], str):
-        app.config["POLICY"] = json.loads(app.config["POLICY"])
+    for name in ("POLICY", "AUTHOR_POLICY"):
+        if isinstance(app.config[name], str):
+            app.config[name] = json.loads(app.config[name]) if app.config[name].strip() else None
+    app.config["REJECTION_REASONS"] = reasons.codes_from(app.config["REJECTION_REASONS"])
     if isinstance(app.config["CORAL_SIGNING_SECRETS"], str):
         app.config["CORAL_SIGNING_SECRETS"] = [s for s in app.config["CORAL_SIGNING_SECRETS"].split(",") if s]
 
@@ -93,9 +98,10 @@ def create_app(config: dict | None = None) -> Flask:
         store, min(int(app.config["THREAD_MEMORY"]), MAX_THREAD), float(app.config["THREAD_REFRESH_SECONDS"]),
         float(app.config["THREAD_WRITE_SECONDS"]))
     app.extensions["moderation.articles"] = ArticleCache(store, float(app.config["ARTICLE_CACHE_SECONDS"]))
+    app.extensions["moderation.wordlists"] = WordListCache(store, float(app.config["ARTICLE_CACHE_SECONDS"]))
     app.extensions["moderation.service"] = Moderation(
         holder, store, app.extensions.get("moderation.language"), app.extensions["moderation.threads"],
-        app.extensions["moderation.articles"])
+        app.extensions["moderation.articles"], app.config["AUTHOR_POLICY"], app.extensions["moderation.wordlists"])
 
     if app.config["WEBHOOK_URL"]:
         from ..review.webhooks import Dispatcher

@@ -15,7 +15,8 @@ bp = Blueprint("articles", __name__)
 
 def _as_json(article: Article) -> dict:
     return as_json(ArticleOut(id=article.id, title=article.title, body=article.body, url=article.url,
-                              policy=article.policy, updated_at=article.updated_at.isoformat()))
+                              policy=article.policy, author_policy=article.author_policy,
+                              updated_at=article.updated_at.isoformat()))
 
 
 @bp.put("/v1/articles/<path:article_id>")
@@ -40,6 +41,7 @@ def put_article(article_id: str):
             record = Article(id=article_id)
             session.add(record)
         record.title, record.body, record.url, record.policy = article.title, article.body, article.url, article.policy
+        record.author_policy = article.author_policy.model_dump(exclude_unset=True) if article.author_policy else None
         session.flush()
         body = _as_json(record)
     current_app.extensions["moderation.articles"].forget(article_id)  # other workers: within their cache's TTL

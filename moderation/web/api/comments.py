@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, g, jsonify
 
 from ...errors import InvalidInput, NotFound, Problem
-from ...review import queue
+from ...review import queue, reasons
 from .requests import json_body, require_scope
 from .schemas import DecisionRequest, HistoryEntry, StoredComment, as_json, parse
 
@@ -16,11 +16,12 @@ def comment_json(comment, history) -> dict:
         id=comment.client_id, status=comment.status, automatic_decision=comment.automatic_decision,
         article_id=comment.article_id, parent_id=comment.parent_id, author_id=comment.author_id,
         scores=comment.scores, flags=comment.flags, reasons=comment.reasons, labels=comment.labels,
+        rejection_reason=queue.rejection_reason(comment, current_app.config["REJECTION_REASONS"]),
         model_version=comment.model_version, version=comment.version, decided_by=comment.decided_by,
         decided_at=comment.decided_at.isoformat() if comment.decided_at else None,
         created_at=comment.created_at.isoformat(),
-        history=[HistoryEntry(decision=h.decision, labels=h.labels, note=h.note, actor=h.actor, outcome=h.outcome,
-                              at=h.created_at.isoformat()) for h in history]))
+        history=[HistoryEntry(decision=h.decision, labels=h.labels, rejection_reason=h.rejection_reason, note=h.note,
+                              actor=h.actor, outcome=h.outcome, at=h.created_at.isoformat()) for h in history]))
 
 
 def _review_error(error: queue.ReviewError):
@@ -42,14 +43,19 @@ def get_comment(comment_id: str):
 @bp.post("/v1/comments/<path:comment_id>/decision")
 @require_scope("review")
 def decide(comment_id: str):
-    """Approve or reject a stored comment, optionally correcting its labels; same audit trail as the UI."""
+    """Approve or reject a stored comment, optionally correcting its labels and giving a rejection's reason code;
+    same audit trail as the UI."""
     body = parse(DecisionRequest, json_body())
     store = current_app.extensions["moderation.store"]
     scorer = current_app.extensions["moderation.model"].scorer
     try:
         labels = queue.validate_labels(body.labels, scorer.labels if scorer else [])
+        reason = reasons.validate(body.reason, current_app.config["REJECTION_REASONS"])
+        if reason is not None and body.decision == "approve":
+            raise InvalidInput("An approval takes no rejection reason.", field="reason")
         comment = queue.decide(store, comment_id, body.decision, f"key:{g.api_key.id}", labels, body.note,
-                               body.version, notify=bool(current_app.config["WEBHOOK_URL"]))
+                               body.version, notify=bool(current_app.config["WEBHOOK_URL"]), reason=reason,
+                               codes=current_app.config["REJECTION_REASONS"])
     except queue.ReviewError as error:
         raise _review_error(error) from None
     except queue.Conflict as conflict:

@@ -18,6 +18,7 @@ from flask import g, Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ...errors import Problem
+from ...review import reasons
 from ...runtime.policy import APPROVE, REJECT, UNSUPPORTED_LANGUAGE, Decision
 from ...service.moderate import Incoming
 from .requests import json_body, require_scope
@@ -26,10 +27,7 @@ from .schemas import Omittable, as_json
 bp = Blueprint("coral", __name__)
 
 REJECT_STATUSES = ("REJECTED", "SYSTEM_WITHHELD")
-# Coral's rejection reason codes, most specific label first when several labels reject a comment.
-REJECTION_CODES = {"identity_attack": "HATE_SPEECH", "threat": "ABUSIVE", "insult": "HARASSMENT_BULLYING",
-                   "severe_toxic": "OFFENSIVE", "toxic": "OFFENSIVE", "profanity": "OFFENSIVE", "spam": "SPAM",
-                   "off_topic": "IRRELEVANT_CONTENT"}
+AUTHOR_RULES = frozenset({"new_author", "rejected_share"})  # reasons that say who wrote it, not what it says
 _MARKUP_RE = re.compile(r"<[a-zA-Z/!][^>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
 _BLOCK_TAGS = frozenset("p br div li ul ol blockquote pre h1 h2 h3 h4 h5 h6 tr".split())
 
@@ -155,19 +153,27 @@ def coral_answer(decision: Decision, reject_status: str) -> ExternalModerationRe
     """Coral's phase result for a decision; None (no opinion) for an approval."""
     if decision.decision == APPROVE:
         return None
-    labels = {reason["label"] for reason in decision.reasons}
-    if labels == {UNSUPPORTED_LANGUAGE}:
+    causes = {reason.get("label") or reason.get("rule") for reason in decision.reasons}
+    if causes == {UNSUPPORTED_LANGUAGE}:
         return ExternalModerationResponse(status="SYSTEM_WITHHELD")  # unscored: neither of Coral's flags would be true
-    # Coral's flags say toxic or spam; a comment held only for being off topic is closer to spam.
-    flag = CoralFlag(reason="COMMENT_DETECTED_SPAM" if labels == {"off_topic"} else "COMMENT_DETECTED_TOXIC")
+    if causes <= AUTHOR_RULES:
+        return ExternalModerationResponse(status="PREMOD")  # held for who wrote it, not for what it says: no flag
+    listed = [r for r in decision.reasons if r.get("rule") == "wordlist"]
+    # Coral's flags say toxic or spam; a comment held only for being off topic, or for spam words, is spam.
+    spam = {"off_topic"} | ({"wordlist"} if {r.get("reason") for r in listed} <= {"SPAM", "AD"} else set())
+    flag = CoralFlag(reason="COMMENT_DETECTED_SPAM" if causes <= spam else "COMMENT_DETECTED_TOXIC")
     if decision.decision != REJECT:
         return ExternalModerationResponse(status="SYSTEM_WITHHELD", actions=[flag])
     action = None
     if reject_status == "REJECTED":
-        rejecting = {r["label"] for r in decision.reasons if r.get("action") == REJECT}
-        label = next((label for label in REJECTION_CODES if label in rejecting), None)
-        action = CoralModerationAction(rejection_reason=RejectionReason(code=REJECTION_CODES.get(label, "OTHER")))
+        action = CoralModerationAction(rejection_reason=RejectionReason(code=_rejection_code(decision)))
     return ExternalModerationResponse(status=reject_status, actions=[flag], moderation_action=action)
+
+
+def _rejection_code(decision: Decision) -> str:
+    """The code the rejecting reasons suggest: a word-list entry's (BANNED_WORD when it is none of Coral's), else
+    the rejecting label's."""
+    return reasons.suggest([r for r in decision.reasons if r.get("action") == REJECT])
 
 
 @bp.post("/v1/coral/moderate")
@@ -184,7 +190,7 @@ def moderate():
         raise Problem(f"comment.body: {len(text)} characters of text, over the limit of {limit}.",
                       field="comment.body")
     incoming = Incoming(id=comment_id(coral), text=text, article_id=coral.story.id if coral.story else None,
-                        parent_id=coral.comment.parent_id)
+                        parent_id=coral.comment.parent_id, author_id=coral.author.id if coral.author else None)
     _, (outcome,) = current_app.extensions["moderation.service"].moderate([incoming], explain=False)
     g.moderation_outcomes = [outcome]  # counted by the metrics hook
     answer = coral_answer(outcome.result.decision, current_app.config["CORAL_REJECT_STATUS"])

@@ -46,7 +46,9 @@ def incoming_from(request: ModerateRequest) -> list[Incoming]:
     return [Incoming(id=c.id, text=c.text, article_id=_article_id(c, article),
                      parent_id=None if c.parent_id is None else str(c.parent_id),
                      author_id=None if c.author_id is None else str(c.author_id),
-                     article=text, article_policy=article.policy if article else None)
+                     article=text, article_policy=article.policy if article else None,
+                     article_author_policy=article.author_policy.model_dump(exclude_unset=True)
+                     if article and article.author_policy else None)
             for c in comments]
 
 

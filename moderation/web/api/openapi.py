@@ -19,8 +19,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 from .coral import ExternalModerationRequest, ExternalModerationResponse
 from .limits import LIMITED_PREFIXES
 from .perspective import AnalyzeRequest, AnalyzeResponse, ErrorEnvelope, SuggestRequest, SuggestResponse
-from .schemas import (ArticleIn, ArticleOut, DecisionRequest, Health, ModerateRequest, ModerateResponse, Readiness,
-                      StoredComment)
+from .schemas import (ArticleIn, ArticleOut, AuthorOut, DecisionRequest, Health, ModerateRequest, ModerateResponse,
+                      Readiness, StoredComment, WordListIn, WordListOut)
 from ..errors import PROBLEM_JSON, ProblemDetails
 
 OPENAPI_VERSION = "3.1.0"
@@ -89,6 +89,8 @@ def _link(target: tuple[str, str], description: str, **parameters: str) -> dict:
 _ARTICLE_RULE = "/v1/articles/<path:article_id>"
 _COMMENT_RULE = "/v1/comments/<path:comment_id>"
 _DECISION_RULE = "/v1/comments/<path:comment_id>/decision"
+_AUTHOR_RULE = "/v1/authors/<path:author_id>"
+_WORDLIST_RULE = "/v1/wordlists/<name>"
 
 _PERSPECTIVE_ANALYZE = {
     "tags": ["perspective"], "summary": "Perspective API: score a comment",
@@ -155,6 +157,22 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "links": {"GetComment": _link((_COMMENT_RULE, "GET"), "The comment and its history, with this decision.",
                                       comment_id="$response.body#/id")},
     },
+    (_AUTHOR_RULE, "GET"): {"tags": ["authors"], "errors": (422,),
+                            "responses": _ok("The author's history (empty for an unseen author).", AuthorOut)},
+    (_WORDLIST_RULE, "PUT"): {
+        "tags": ["wordlists"], "request": WordListIn,
+        "description": "Entries are matched on the normalised text (look-alikes, leetspeak, spacing, masking) by "
+                       "whole words; a match holds or rejects as its `action` says and is a reason with the "
+                       "entry and its offsets. Takes effect on other workers within ARTICLE_CACHE_SECONDS. An "
+                       "invalid pattern or an entry with no word is a 422 naming it.",
+        "responses": {**_ok("Replaced.", WordListOut), **_ok("Created.", WordListOut, 201)},
+        "links": {"GetWordList": _link((_WORDLIST_RULE, "GET"), "The list as stored.",
+                                       name="$response.body#/name")},
+    },
+    (_WORDLIST_RULE, "GET"): {"tags": ["wordlists"], "errors": (404,),
+                              "responses": _ok("The list.", WordListOut)},
+    (_WORDLIST_RULE, "DELETE"): {"tags": ["wordlists"], "errors": (404,),
+                                 "responses": {"204": {"description": "Deleted."}}},
     ("/v1alpha1/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
     ("/comments:analyze", "POST"): _PERSPECTIVE_ANALYZE,
     ("/v1alpha1/comments:suggestscore", "POST"): _PERSPECTIVE_SUGGEST,
@@ -217,6 +235,10 @@ def _page(summary: str, *errors: int, parameters: list | None = None, form: dict
 
 _DECISION_FORM = {**_form({"decision": {"type": "string", "enum": ["approve", "reject"]},
                            "version": {"type": "integer"}, "note": {"type": "string", "maxLength": 5000},
+                           "reason": {"type": "string", "description": "A rejection's reason code (one of "
+                                                                       "REJECTION_REASONS)."},
+                           "reason_detail": {"type": "string", "maxLength": 500,
+                                             "description": "Free text; required with OTHER."},
                            "next": _STRING}, ("decision", "version")),
                   "patternProperties": {r"^label\.": {
                       "type": "string", "enum": ["1", "0", ""],
@@ -255,7 +277,7 @@ _REVIEW_OPERATIONS = {
 OPERATIONS.update(_REVIEW_OPERATIONS)
 
 # Length limits the views enforce on ids in the path.
-_PATH_LIMITS = {"article_id": 200, "comment_id": 200}
+_PATH_LIMITS = {"article_id": 200, "comment_id": 200, "author_id": 200, "name": 100}
 
 
 def openapi_path(rule: str) -> str:
@@ -418,6 +440,8 @@ def build_document(app: Flask) -> dict:
                                 "service's own API are `application/problem+json` (RFC 9457); every response "
                                 "carries an `X-Request-ID`."},
         "tags": [{"name": "moderation"}, {"name": "articles"}, {"name": "comments"},
+                 {"name": "authors", "description": "Commenters' histories, which the author rules read."},
+                 {"name": "wordlists", "description": "Words, phrases and patterns to hold or reject."},
                  {"name": "perspective", "description": "Google Perspective API, as Coral calls it."},
                  {"name": "coral", "description": "Coral Talk's external moderation phase."},
                  {"name": "review-ui", "description": "The moderators' web pages (a login session, not a key)."},

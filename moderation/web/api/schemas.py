@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, Va
 from pydantic.json_schema import SkipJsonSchema
 
 from ...errors import InvalidInput
+from ...service.authors import AuthorPolicy
+from ...service.wordlists import Entry, WordListIn
 
 # C0 controls other than tab, newline and carriage return, DEL, and lone surrogates: never legitimate text.
 _FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -63,6 +65,8 @@ class ArticleIn(_Body):
     body: Annotated[str, StringConstraints(max_length=200_000)] = ""
     url: Annotated[str, StringConstraints(max_length=2_000)] | None = None
     policy: dict[str, dict[str, float | None]] | None = None
+    author_policy: AuthorPolicy | None = Field(None, description="Author rules for this article, over the "
+                                                                   "deployment's MODERATION_AUTHOR_POLICY, key by key.")
 
 
 class ModerateRequest(_Body):
@@ -108,18 +112,43 @@ class ComparedWith(BaseModel):
         None, description="The median cosine of the training comments with their own article.")
 
 
-class Reason(BaseModel):
-    """Why a comment was held or rejected: a label at or over a threshold.
+Count = Annotated[int, Field(ge=0)]
 
-    Only labels that decide in the model are reasons; a held comment has at least one.
+
+class Reason(BaseModel):
+    """Why a comment was held or rejected: a label at or over a threshold (`label`), or a rule (`rule`).
+
+    Only labels that decide in the model are reasons; a held comment has at least one. The rules: `wordlist`
+    (an entry of a word list matched, with `list`, `entry`, `begin`, `end` and the entry's `reason`
+    code), `new_author` and `rejected_share` (held for who wrote it), and `trusted_author`, the one reason
+    that approves (a trusted author's comment the model would only have held).
     """
 
-    label: str
+    label: Omittable[str] = Field(None, description="The label at or over its threshold; absent for a rule.")
+    rule: Omittable[Literal["wordlist", "new_author", "rejected_share", "trusted_author"]] = Field(
+        None, description="The rule that decided; absent for a label.")
     language: Omittable[str] = Field(None, description="The comment's language, when the model does not support it.")
     score: Omittable[Probability] = None
     threshold: Omittable[Probability] = None
-    action: Literal["review", "reject"]
+    action: DecisionName
     compared_with: Omittable[ComparedWith] = None
+    list_: Omittable[str] = Field(None, alias="list", description="wordlist: the list's name.")
+    entry: Omittable[str] = Field(None, description="wordlist: the entry that matched, as written in the list.")
+    begin: Omittable[Count] = Field(None, description="wordlist: where the match starts in the comment's text "
+                                                      "(Python string index).")
+    end: Omittable[Count] = Field(None, description="wordlist: where the match ends (exclusive).")
+    reason: Omittable[str] = Field(None, description="wordlist: the entry's reason code, when it has one.")
+    approved: Omittable[Count] = Field(None, description="new_author, trusted_author: the author's approved "
+                                                         "comments.")
+    needed: Omittable[Count] = Field(None, description="new_author: approvals before the author's comments are no "
+                                                       "longer held; trusted_author: approvals that make one trusted.")
+    window: Omittable[Count] = Field(None, description="trusted_author: the latest decisions read (none rejected "
+                                                       "by people).")
+    rejected: Omittable[Count] = Field(None, description="rejected_share: the author's comments rejected by people "
+                                                         "among their latest decisions.")
+    decisions: Omittable[Count] = Field(None, description="rejected_share: the latest decisions read.")
+    share: Omittable[Probability] = Field(None, description="rejected_share: rejected / decisions.")
+    max: Omittable[Probability] = Field(None, description="rejected_share: the share over which an author is held.")
 
 
 class Span(BaseModel):
@@ -165,7 +194,17 @@ class ArticleOut(BaseModel):
     body: str
     url: str | None
     policy: dict[str, dict[str, float | None]] | None
+    author_policy: dict[str, int | float | None] | None = Field(
+        description="The article's author rules as set (keys of ArticleIn's author_policy), over the deployment's.")
     updated_at: Timestamp
+
+
+class ReasonCode(BaseModel):
+    """A rejection's statement of reasons: a code of REJECTION_REASONS (Coral's by default), with free text."""
+
+    code: str = Field(examples=["ABUSIVE", "SPAM", "OTHER"])
+    detail: Omittable[Annotated[str, StringConstraints(max_length=500)]] = Field(
+        None, description="Free text; required with OTHER.")
 
 
 class DecisionRequest(_Body):
@@ -177,11 +216,20 @@ class DecisionRequest(_Body):
     note: Annotated[str, Strict(), StringConstraints(max_length=5000)] | None = None
     version: Annotated[int, Strict()] | None = Field(None, description="The comment version the decider saw; "
                                                                        "another is a 409.")
+    reason: str | ReasonCode | None = Field(None, description=(
+        "A rejection's reason code (one of REJECTION_REASONS, by default Coral's), or the code with `detail` "
+        "(required for OTHER). Without one, a rejection gets the code its reasons suggest."))
+
+    @field_validator("reason", mode="plain", json_schema_input_type=str | ReasonCode | None)
+    @classmethod
+    def _reason(cls, value: Any) -> Any:
+        return value  # checked against the deployment's codes by review.reasons.validate, as the UI's form is
 
 
 class HistoryEntry(BaseModel):
     decision: str
     labels: dict[str, Any] | None
+    rejection_reason: ReasonCode | None
     note: str | None
     actor: str
     outcome: Literal["applied", "conflict"]
@@ -201,6 +249,8 @@ class StoredComment(BaseModel):
     flags: list[str]
     reasons: list[Reason]
     labels: dict[str, Any] | None
+    rejection_reason: ReasonCode | None = Field(description="A rejected comment's: the moderator's, or for an "
+                                                            "automatic rejection the code its reasons suggest.")
     model_version: str
     version: int
     decided_by: str | None
@@ -218,3 +268,36 @@ class Readiness(BaseModel):
     model_version: str | None
     database: bool
     model_error: Omittable[str] = None
+
+
+class AuthorDecision(BaseModel):
+    comment_id: str
+    outcome: Literal["approved", "rejected", "auto_rejected"]
+    by_person: bool
+    at: Timestamp
+
+
+class AuthorOut(BaseModel):
+    """What the service has seen of an author: where their comments stand, and their latest decisions."""
+
+    id: str
+    known: bool = Field(description="False when the service has seen no comment of this author.")
+    scored: int
+    held: int
+    approved: int
+    rejected: int = Field(description="Rejected by people.")
+    auto_rejected: int
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
+    recent: list[AuthorDecision] = Field(description="The latest decisions, newest first.")
+    pending: list[str] = Field(description="Ids of the author's comments held for review, oldest first.")
+    pending_total: int
+
+
+class WordListOut(BaseModel):
+    """A word list as stored (its request body is ``WordListIn``)."""
+
+    name: str
+    entries: list[Entry]
+    article_ids: list[str] | None
+    updated_at: Timestamp

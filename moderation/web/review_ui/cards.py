@@ -1,4 +1,5 @@
-"""What a review card shows: the comment with its flagged spans highlighted, its article's title, its parent's text.
+"""What a review card shows: the comment with its flagged spans and word-list matches highlighted, its article's
+title, its parent's text, its author's history.
 
 Every piece of comment text is escaped here; templates never mark user text safe.
 """
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from ...review import authors
 from ...runtime.policy import REVIEW, UNSUPPORTED_LANGUAGE
 from ...store import Store
 from ...store.models import Article, StoredComment, ThreadEntry
@@ -35,6 +37,7 @@ class Card:
     reasons: tuple[Reason, ...]
     suggested: frozenset[str]  # the model's flags: shown as suggestions, recorded only once a person sets them
     confirmed: dict[str, int]  # labels people set on earlier decisions, 0 or 1
+    author: authors.History | None = None
 
 
 def _number(value) -> bool:
@@ -44,6 +47,18 @@ def _number(value) -> bool:
 def describe(reason: dict) -> Reason:
     """A reason as a line: a label's score over its threshold, an unsupported language, or (older rows) its label."""
     label = str(reason.get("label") or "unknown")
+    rule = reason.get("rule")
+    if rule == "wordlist":
+        code = f" ({reason['reason']})" if reason.get("reason") else ""
+        return Reason(str(reason.get("action") or REVIEW),
+                      f"word list {reason.get('list')}: “{reason.get('entry')}”{code}")
+    if rule == "new_author":
+        return Reason(REVIEW, f"new author: {reason.get('approved')} of {reason.get('needed')} comments approved")
+    if rule == "rejected_share":
+        return Reason(REVIEW, f"author's rejected share {reason.get('rejected')}/{reason.get('decisions')} over "
+                              f"{reason.get('max')}")
+    if rule == "trusted_author":
+        return Reason(str(reason.get("action")), f"trusted author: {reason.get('approved')} approved")
     if label == UNSUPPORTED_LANGUAGE:
         language = reason.get("language")
         text = f"unsupported language ({language}): not scored" if language else "unsupported language: not scored"
@@ -75,14 +90,21 @@ def _valid_spans(text: str, spans) -> list[tuple[int, int, str, float]]:
     return valid
 
 
-def highlight(text: str, spans) -> Markup:
-    """``text`` escaped, with each stretch covered by flagged spans in one ``<mark>`` naming labels and scores."""
+def highlight(text: str, spans, matches=()) -> Markup:
+    """``text`` escaped, with each stretch covered by flagged spans in one ``<mark>`` naming labels and scores,
+    and each stretch a word list matched (``matches``: its reasons) in a ``<mark class="wordlist">``."""
     valid = _valid_spans(text, spans)
-    bounds = sorted({0, len(text)} | {b for b, _, _, _ in valid} | {e for _, e, _, _ in valid})
+    listed = [(m["begin"], m["end"], f"{m.get('list')}: {m.get('entry')}") for m in matches
+              if type(m.get("begin")) is int and type(m.get("end")) is int and 0 <= m["begin"] < m["end"] <= len(text)]
+    edges = [(b, e) for b, e, _, _ in valid] + [(b, e) for b, e, _ in listed]
+    bounds = sorted({0, len(text)} | {b for b, _ in edges} | {e for _, e in edges})
     pieces = []
     for start, stop in zip(bounds, bounds[1:]):
         covering = [(label, score) for begin, end, label, score in valid if begin <= start and stop <= end]
+        entries = [entry for begin, end, entry in listed if begin <= start and stop <= end]
         piece = escape(text[start:stop])
+        if entries:
+            piece = Markup('<mark class="wordlist" title="{}">{}</mark>').format("; ".join(entries), piece)
         if not covering:
             pieces.append(piece)
             continue
@@ -95,8 +117,12 @@ def highlight(text: str, spans) -> Markup:
     return Markup("").join(pieces)
 
 
-def build(store: Store, comments: list[StoredComment]) -> list[Card]:
-    """Cards for a page of comments: articles and parents are fetched in one query each, not per card."""
+def _wordlist_matches(reasons) -> list[dict]:
+    return [r for r in reasons or [] if isinstance(r, dict) and r.get("rule") == "wordlist"]
+
+
+def build(store: Store, comments: list[StoredComment], recent: int = 5) -> list[Card]:
+    """Cards for a page of comments: articles, parents and authors are fetched in one query each, not per card."""
     article_ids = {c.article_id for c in comments if c.article_id}
     parent_ids = {c.parent_id for c in comments if c.parent_id}
     titles: dict[str, str] = {}
@@ -113,6 +139,8 @@ def build(store: Store, comments: list[StoredComment]) -> list[Card]:
                                                     .where(ThreadEntry.comment_id.in_(remembered))
                                                     .order_by(ThreadEntry.id)):
                 parents[comment_id] = text
-    return [Card(c, highlight(c.text, c.spans), titles.get(c.article_id) or None, parents.get(c.parent_id),
-                 tuple(map(describe, c.reasons or [])), frozenset(c.flags or []), dict(c.labels or {}))
-            for c in comments]
+    author_ids = sorted({c.author_id for c in comments if c.author_id})
+    histories = authors.histories(store, author_ids, recent) if author_ids else {}
+    return [Card(c, highlight(c.text, c.spans, _wordlist_matches(c.reasons)), titles.get(c.article_id) or None,
+                 parents.get(c.parent_id), tuple(map(describe, c.reasons or [])), frozenset(c.flags or []),
+                 dict(c.labels or {}), histories.get(c.author_id)) for c in comments]

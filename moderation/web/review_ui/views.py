@@ -14,7 +14,7 @@ from . import init_app as configure
 from ..errors import error_pages, problem_response
 from ...errors import InvalidInput, NotFound, Problem, Unavailable
 from ...model.labels import LABELS
-from ...review import login_throttle, queue, users
+from ...review import login_throttle, queue, reasons, users
 from ...store import StoreUnavailable
 
 bp = Blueprint("review_ui", __name__, url_prefix="/review")
@@ -77,8 +77,14 @@ def _template_helpers():
         args = {**request.view_args, **request.args.to_dict(), **changes}
         return url_for(request.endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
 
+    codes = current_app.config["REJECTION_REASONS"]
+
+    def suggest_reason(comment) -> str:
+        return reasons.suggest(comment.reasons, comment.flags, codes)
+
     return {"csrf_token": auth.csrf_token, "csrf_field": auth.CSRF_FIELD, "url_with": url_with,
-            "queue_titles": QUEUE_TITLES, "user": g.get("user")}
+            "queue_titles": QUEUE_TITLES, "user": g.get("user"), "reason_codes": codes,
+            "suggest_reason": suggest_reason}
 
 
 @bp.app_template_filter("review_time")
@@ -144,7 +150,8 @@ def _queue_query(name: str, args) -> tuple[queue.QueueQuery, int]:
     if sort not in SORTS:
         raise InvalidInput(f"unknown sort {sort!r} (sorts: {', '.join(SORTS)})", field="sort")
     page, size = max(1, args.get("page", 1, type=int)), int(current_app.config["REVIEW_PAGE_SIZE"])
-    return queue.QueueQuery(queue=name, article_id=args.get("article") or None, label=label, sort=sort,
+    return queue.QueueQuery(queue=name, article_id=args.get("article") or None, label=label,
+                            author_id=args.get("author") or None, sort=sort,
                             sort_label=sort_label, limit=size, offset=(page - 1) * size), page
 
 
@@ -188,9 +195,14 @@ def decide(client_id: str):
         raise InvalidInput("version (the comment's version shown on its card) is required", field="version")
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(f"the note is over {MAX_NOTE_CHARS} characters", field="note")
+    reason = None
+    if form.get("decision") == "reject" and form.get("reason"):
+        reason = reasons.validate({"code": form["reason"], "detail": form.get("reason_detail")},
+                                  current_app.config["REJECTION_REASONS"])
     try:
         comment = queue.decide(_store(), client_id, form.get("decision"), f"user:{g.user.name}",
-                               _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]))
+                               _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]),
+                               reason=reason, codes=current_app.config["REJECTION_REASONS"])
     except queue.ReviewError as error:
         raise (NotFound(str(error)) if error.status == 404 else InvalidInput(str(error), field=error.field)) from None
     except queue.Conflict as conflict:
@@ -260,7 +272,8 @@ def bulk_apply():
     for version, client_id in items:
         try:
             queue.decide(_store(), client_id, decision, f"user:{g.user.name}", note=note,
-                         expected_version=int(version), notify=bool(current_app.config["WEBHOOK_URL"]))
+                         expected_version=int(version), notify=bool(current_app.config["WEBHOOK_URL"]),
+                         codes=current_app.config["REJECTION_REASONS"])
             done["applied"] += 1
         except queue.Conflict:
             done["conflict"] += 1
