@@ -182,6 +182,8 @@ def score_files_on_dask(scheduler, source: str | Path, output_dir: str | Path, m
             done.append(summary)
             if on_done:
                 on_done(summary)
+        for leftover in output_dir.glob(".*.part"):  # an attempt killed while writing
+            leftover.unlink(missing_ok=True)
         return sorted(done, key=lambda s: s["partition"])
     finally:
         if client is not scheduler:
