@@ -49,10 +49,15 @@ class ThreadContext:
                 parent_id: str | None = None, article: str | None = None) -> Comment:
         """The comment in its context; from now on it is part of the context of the comments after it."""
         thread = self.threads.setdefault(article_id, []) if article_id is not None else []
-        earlier = tuple(t for c, t in thread if comment_id is None or c != comment_id)
+        earlier = []  # the last ``keep`` before it, looked for from the end: a backlog's threads grow long
+        for c, t in reversed(thread):
+            if len(earlier) == self.keep:
+                break
+            if comment_id is None or c != comment_id:
+                earlier.append(t)
         parent = self.texts.get(parent_id) if parent_id is not None else None
         if article_id is not None:
             thread.append((comment_id, text))
         if comment_id is not None:
             self.texts[comment_id] = text
-        return Comment(text, article, earlier[-self.keep:], parent)
+        return Comment(text, article, tuple(reversed(earlier)), parent)
