@@ -25,7 +25,8 @@ def main(path: str) -> None:
             batch.append(json.loads(line))
             if len(batch) >= BATCH:
                 flush()
-    flush()
+    if batch:
+        flush()
 
 
 if __name__ == "__main__":
