@@ -104,3 +104,22 @@ def test_a_bad_line_under_jobs_is_one_line_naming_it(run, tiny_registry, tmp_pat
 def test_dask_options_are_checked_in_one_line(run, tiny_registry, argv, message):
     _, err = run("score", "--model", str(tiny_registry.root), *argv, expect=2)
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_score_partition_is_the_chunked_path_as_a_dataframe(tiny_registry):
+    pd = pytest.importorskip("pandas")
+    from moderation.bulk import partition_meta, score_partition
+
+    model_dir = tiny_registry.path(tiny_registry.current())
+    rows = _rows(300)
+    frames = [pd.DataFrame(rows[:150]), pd.DataFrame(rows[150:])]  # as Spark's mapInPandas hands them over
+    scored = pd.concat([score_partition(frame, model_dir) for frame in frames], ignore_index=True)
+    assert list(scored.columns) == list(partition_meta(model_dir).columns)
+    expected = [json.loads(line) for part in (rows[:150], rows[150:])
+                for line in next(score_chunks(model_dir, [list(records_in_context(part))], jobs=1))]
+    assert scored["id"].tolist() == [r["id"] for r in expected]
+    for label in expected[0]["scores"]:
+        assert scored[label].tolist() == [r["scores"][label] for r in expected]
+    assert scored["decision"].tolist() == [r["decision"] for r in expected]
+    with pytest.raises(ValueError, match="partition row 2: 'text'"):
+        score_partition(pd.DataFrame([{"text": "fine"}, {"text": None}]), model_dir)

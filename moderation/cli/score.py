@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import InputError, registry_option, resolve_model
+from .common import InputError, progress, registry_option, resolve_model
 
 
 def _read_article_file(path: Path) -> str:
@@ -33,23 +33,6 @@ def _read_articles(path: Path) -> dict[str, str]:
         return read_article_texts(path)
     except ValueError as error:
         raise InputError(str(error)) from None
-
-
-def progress(description: str, unit: str):
-    """A progress bar on a terminal's stderr (none when stderr is not a terminal, or without tqdm, from [train])."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _NoProgress()
-    return tqdm(desc=description, unit=unit, file=sys.stderr, disable=None, mininterval=1)
-
-
-class _NoProgress:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 @click.command()
