@@ -110,3 +110,31 @@ def test_score_partition_works_with_dask_dataframe(cluster, tiny_registry):
     frame = dd.from_pandas(pd.concat(partitions, ignore_index=True), npartitions=3, sort=False)
     scored = frame.map_partitions(score_partition, str(model_dir), meta=partition_meta(model_dir)).compute()
     assert len(scored) == 3_000 and set(scored["model_version"]) == {model_dir.name}
+
+
+def test_the_score_command_on_a_cluster_writes_what_it_writes_locally(cluster, tiny_registry, tmp_path, capsys):
+    from moderation.cli import main
+
+    source = tmp_path / "in"
+    source.mkdir()
+    for i, frame in enumerate(_frames(400, 2)):
+        (source / f"part-{i}.jsonl").write_text(frame.to_json(orient="records", lines=True), encoding="utf-8")
+    address = cluster.scheduler.address
+    with pytest.raises(SystemExit) as done:
+        main(["score", "--model", str(tiny_registry.root), "--dask", address, "--output", str(tmp_path / "out"),
+              str(source)])
+    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert done.value.code == 0 and [s["written"] for s in summaries] == [True, True]
+    for i in range(2):
+        with pytest.raises(SystemExit):
+            main(["score", "--model", str(tiny_registry.root), "--jobs", "1", str(source / f"part-{i}.jsonl")])
+        local = capsys.readouterr().out
+        assert (tmp_path / "out" / f"part-{i}.{tiny_registry.current()}.jsonl").read_text(encoding="utf-8") == local
+
+    (source / "part-1.jsonl").write_text('{"text": "fine"}\n{"text": 3}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as failed:
+        main(["score", "--model", str(tiny_registry.root), "--dask", address, "--output", str(tmp_path / "again"),
+              str(source)])
+    err = capsys.readouterr().err
+    assert failed.value.code == 2 and err.strip().splitlines() == [f"error: {source / 'part-1.jsonl'}:2: 'text' must "
+                                                                   "be a non-empty string"]
