@@ -9,6 +9,10 @@ from typing import IO
 from ..files import json_object
 from ..model.comment import Comment, ThreadContext
 
+# Comments a backlog remembers as possible parents (some 100 MiB of text): a reply names a comment posted
+# before it, seldom hundreds of thousands of comments before; memory stays flat however long the input.
+PARENT_WINDOW = 250_000
+
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -65,9 +69,9 @@ def records_in_context(rows: Iterable[dict], articles: dict[str, str] | None = N
     article : str, optional
         The one article of every comment (instead of ``articles``).
     context : ThreadContext, optional
-        What came before these rows.
+        What came before these rows (default: nothing, and the last PARENT_WINDOW comments kept as parents).
     """
-    context = context or ThreadContext()
+    context = context or ThreadContext(max_texts=PARENT_WINDOW)
     articles = articles or {}
     for row in rows:
         article_id = key(row.get("article_id"))
