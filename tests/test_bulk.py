@@ -123,3 +123,11 @@ def test_score_partition_is_the_chunked_path_as_a_dataframe(tiny_registry):
     assert scored["decision"].tolist() == [r["decision"] for r in expected]
     with pytest.raises(ValueError, match="partition row 2: 'text'"):
         score_partition(pd.DataFrame([{"text": "fine"}, {"text": None}]), model_dir)
+
+
+def test_partitions_of_two_runs_never_share_a_task_name(tmp_path):
+    from moderation.bulk.partitions import _task_key
+
+    keys = {_task_key(tmp_path / source / "part-0.jsonl", tmp_path / out, sha)
+            for source in ("a", "b") for out in ("x", "y") for sha in ("1" * 64, "2" * 64)}
+    assert len(keys) == 8

@@ -8,6 +8,7 @@ temporary name and linked into place only if no attempt wrote it before: a parti
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -134,6 +135,12 @@ def _write_once(target: Path, write: Callable[[str], None]) -> bool:
         os.unlink(temporary)
 
 
+def _task_key(source: Path, output_dir: Path, artifact_sha256: str) -> str:
+    """A partition's task name on the cluster: its file, where it goes and the model, so no two runs share one."""
+    digest = hashlib.sha256(f"{source}\0{output_dir}\0{artifact_sha256}".encode()).hexdigest()[:16]
+    return f"score-{source.name}-{digest}"
+
+
 def score_files_on_dask(scheduler, source: str | Path, output_dir: str | Path, model_dir: str | Path,
                         articles: dict[str, str] | None = None, retries: int = 2,
                         on_done: Callable[[dict], None] | None = None) -> list[dict]:
@@ -174,7 +181,7 @@ def score_files_on_dask(scheduler, source: str | Path, output_dir: str | Path, m
     try:
         [shared_articles] = client.scatter([articles or {}], broadcast=True)
         futures = [client.submit(score_file, str(path), str(output_dir), model_dir, sha, shared_articles,
-                                 key=f"score-{sha[:12]}-{path.name}", retries=retries, pure=False)
+                                 key=_task_key(path, output_dir, sha), retries=retries, pure=False)
                    for path in files]
         done = []
         for future in as_completed(futures):
