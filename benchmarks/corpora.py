@@ -75,3 +75,15 @@ def write_results(name: str, report: dict, table: str) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (RESULTS_DIR / f"{name}.md").write_text(table, encoding="utf-8")
+
+
+def news_comments(count: int) -> list[dict]:
+    """``count`` news comments as ``moderation score`` reads them: C3's (with their article ids: threads), then
+    Civil Comments' toxic-spans posts, then again from the start (the two hold some 28,000 comments)."""
+    rows = []
+    for name in ("c3", "toxic-spans"):
+        frame = load_shared(name)
+        articles = frame["article_id"] if "article_id" in frame else [None] * len(frame)
+        rows += [{"text": text, "article_id": article if isinstance(article, str) else None}
+                 for text, article in zip(frame["text"], articles)]
+    return [{"id": str(i), **rows[i % len(rows)]} for i in range(count)]

@@ -36,3 +36,13 @@ def test_the_thread_keeps_the_last_comments_only():
     for i in range(5):
         context.comment(f"comment {i}", str(i), "a")
     assert context.comment("next", "5", "a").thread == ("comment 3", "comment 4")
+
+
+def test_a_bounded_context_forgets_the_oldest_parents_and_keeps_whole_threads():
+    bounded, unbounded = ThreadContext(keep=3, max_texts=4), ThreadContext(keep=3)
+    for i in range(40):
+        args = (f"comment {i}", str(i), "ab"[i % 2], str(i - 2) if i % 3 == 0 else None)
+        assert bounded.comment(*args).thread == unbounded.comment(*args).thread
+    assert len(bounded.texts) == 4 and max(map(len, bounded.threads.values())) <= 8
+    assert bounded.comment("reply", "40", parent_id="36").parent == "comment 36"
+    assert bounded.comment("reply", "41", parent_id="35").parent is None

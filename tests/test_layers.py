@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS = (
     ("moderation.cli", "moderation.gunicorn_conf"),
     ("moderation.server",),
-    ("moderation.web",),
+    ("moderation.web", "moderation.bulk"),
     ("moderation.service",),
     ("moderation.review",),
     ("moderation.runtime", "moderation.store"),
@@ -26,6 +26,7 @@ LAYERS = (
 )
 # Libraries a layer must not use: the domain and the model know nothing of Flask; the model layers know no SQL.
 FORBIDDEN_LIBRARIES = {
+    "moderation.bulk": ("flask", "werkzeug", "sqlalchemy", "alembic"),
     "moderation.service": ("flask", "werkzeug"),
     "moderation.review": ("flask", "werkzeug"),
     "moderation.runtime": ("flask", "werkzeug", "sqlalchemy", "alembic"),

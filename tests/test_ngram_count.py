@@ -43,7 +43,7 @@ def test_a_few_texts_take_the_compiled_path_and_many_do_not(vectorisers, monkeyp
     real = ngrams.count_compiled
     monkeypatch.setattr(ngrams, "count_compiled", lambda *args: calls.append(len(args[1])) or real(*args))
     ngrams._count_together([(vectorisers[0], ["a comment"])])
-    long = ["a long comment " * 100] * 50
+    long = ["a long comment " * 1000] * 100
     assert sum(map(len, long)) > ngrams.COMPILED_UP_TO
     ngrams._count_together([(vectorisers[0], long)])
     assert calls == [1]

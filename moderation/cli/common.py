@@ -1,6 +1,7 @@
-"""What the commands share: one-line input errors, the model registry, the store."""
+"""What the commands share: one-line input errors, progress bars, the model registry, the store."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -16,6 +17,23 @@ class InputError(click.ClickException):
 
     def show(self, file=None):
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+def progress(description: str, unit: str):
+    """A progress bar on a terminal's stderr (none when stderr is not a terminal, or without tqdm, from [train])."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoProgress()
+    return tqdm(desc=description, unit=unit, file=sys.stderr, disable=None, mininterval=1)
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def registry_option(function):

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..files import json_object
-from ..model.comment import Comment, ThreadContext
-from .common import InputError, registry_option, resolve_model
+from .common import InputError, progress, registry_option, resolve_model
 
 
 def _read_article_file(path: Path) -> str:
@@ -37,28 +35,6 @@ def _read_articles(path: Path) -> dict[str, str]:
         raise InputError(str(error)) from None
 
 
-def _progress(lines):
-    """``lines`` with a progress bar on a terminal's stderr, when tqdm (the [train] extra) is installed."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return lines
-    return tqdm(lines, desc="scoring", unit=" comments", file=sys.stderr, disable=None, mininterval=1)
-
-
-def _key(value) -> str | None:
-    """An id as the comment system sent it, as text; None when absent or empty."""
-    return str(value) if value not in (None, "") else None
-
-
-def _parse_line(line: str, where: str) -> dict:
-    row = json_object(line, where)
-    text = row.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{where}: 'text' must be a non-empty string")
-    return row
-
-
 @click.command()
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model version directory or registry (default: the current model).")
@@ -69,57 +45,84 @@ def _parse_line(line: str, where: str) -> dict:
               help="Articles (JSONL/CSV with id, title, body) matched by each comment's article_id.")
 @click.option("--skip-invalid", is_flag=True, help="Report and skip bad lines instead of stopping.")
 @click.option("--explain", is_flag=True, help="Add the spans that drove each flag.")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=512, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=512, show_default=True,
+              help="Comments per chunk: what one process scores at a time.")
+@click.option("--jobs", type=click.IntRange(1, 1024), default=None,
+              help="Processes scoring chunks side by side (default: all cores; 1 scores in this process).")
+@click.option("--dask", "scheduler", metavar="ADDRESS", default=None,
+              help="Score on this Dask scheduler (needs the [dask] extra): INPUT is a directory of .jsonl or "
+                   ".parquet partitions (or one such file), written to --output, one file per partition.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --dask: the directory for the scored partitions.")
 @click.argument("input_file", metavar="[INPUT]", required=False, type=click.Path(path_type=Path))
-def score(model, models_dir, article_file, articles_file, skip_invalid, explain, batch_size, input_file):
+def score(model, models_dir, article_file, articles_file, skip_invalid, explain, batch_size, jobs, scheduler,
+          output_dir, input_file):
     """Score JSONL comments (id, text, optional article_id, parent_id) from INPUT or stdin; JSONL out."""
-    from ..runtime.scorer import Scorer
+    from ..bulk import records
 
     if article_file and articles_file:
         raise InputError("use --article or --articles, not both")
-    scorer = Scorer(resolve_model(model, models_dir))
+    artifact = resolve_model(model, models_dir)
     single_article = _read_article_file(article_file) if article_file else None
     articles = _read_articles(articles_file) if articles_file else {}
+    if scheduler:
+        return _score_on_dask(scheduler, input_file, output_dir, artifact.path, articles, single_article, explain)
+    if output_dir:
+        raise InputError("--output goes with --dask; without it, scores go to stdout")
     name = str(input_file) if input_file else "<stdin>"
     try:
         handle = open(input_file, encoding="utf-8") if input_file else sys.stdin
     except OSError as error:
         raise InputError(f"{input_file}: cannot open ({error.strerror})") from None
-    context = ThreadContext()
-    batch: list[tuple[dict, Comment]] = []
+    errors = []
 
-    def flush():
-        results = scorer.moderate([c for _, c in batch], explain=explain)
-        for (row, _), result in zip(batch, results):
-            out = {"id": row.get("id"), **result.as_dict(), "model_version": scorer.version}
-            if not explain:
-                out.pop("spans")
-            click.echo(json.dumps(out, ensure_ascii=False))
-        batch.clear()
+    def skip(error: ValueError) -> None:
+        errors.append(error)
+        click.echo(f"skipped {error}", err=True)
 
-    errors = 0
+    bar = progress("scoring", " comments")
     with handle:
+        rows = records.read_rows(handle, name, skip if skip_invalid else None)
+        chunks = records.chunked(records.records_in_context(rows, articles, single_article), batch_size)
         try:
-            for number, line in enumerate(_progress(handle), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = _parse_line(line, f"{name}:{number}")
-                except ValueError as error:
-                    if not skip_invalid:
-                        raise InputError(str(error)) from None
-                    errors += 1
-                    click.echo(f"skipped {error}", err=True)
-                    continue
-                article_id = _key(row.get("article_id"))
-                article = single_article or articles.get(article_id)
-                batch.append((row, context.comment(row["text"], _key(row.get("id")), article_id,
-                                                   _key(row.get("parent_id")), article)))
-                if len(batch) >= batch_size:
-                    flush()
-        except UnicodeDecodeError:
-            raise InputError(f"{name}: not valid UTF-8") from None
-    if batch:
-        flush()
+            _write_scores(artifact.path, chunks, jobs, explain, batch_size, bar)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        finally:
+            bar.close()
     if errors:
-        click.echo(f"{errors} invalid line(s) skipped", err=True)
+        click.echo(f"{len(errors)} invalid line(s) skipped", err=True)
+
+
+def _write_scores(model_dir: Path, chunks, jobs: int | None, explain: bool, batch_size: int, bar) -> None:
+    from ..bulk import score_chunks
+
+    for lines in score_chunks(model_dir, chunks, jobs, explain, batch_size):
+        sys.stdout.write("".join(f"{line}\n" for line in lines))
+        bar.update(len(lines))
+    sys.stdout.flush()
+
+
+def _score_on_dask(scheduler: str, source: Path | None, output_dir: Path | None, model_dir: Path,
+                   articles: dict[str, str], single_article: str | None, explain: bool) -> None:
+    """``moderation score --dask``: partitions in, one scored file per partition out, a summary line each."""
+    if source is None or output_dir is None:
+        raise InputError("--dask needs INPUT (a directory of partitions or one file) and --output DIRECTORY")
+    if single_article or explain:
+        raise InputError("--dask takes --articles, not --article or --explain")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise InputError("--dask needs the [dask] extra: pip install 'comment-moderation[dask]'") from None
+    from ..bulk import score_files_on_dask
+
+    bar = progress("partitions", " partitions")
+    try:
+        done = score_files_on_dask(scheduler, source, output_dir, model_dir, articles,
+                                   on_done=lambda summary: bar.update())
+    except (ValueError, OSError) as error:
+        raise InputError(str(error)) from None
+    finally:
+        bar.close()
+    for summary in done:
+        click.echo(json.dumps(summary))

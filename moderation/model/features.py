@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .comment import MAX_THREAD, Comment, as_comments
 from .ngrams import HashedNgramTfidf, rows_together
 from .sparse_rows import SparseRows, dense_rows, hstack_rows, sum_in_order, vstack_rows
-from .text import mark_scopes, normalize, normalize_with_offsets, token_spans, tokenize
+from .text import mark_scopes, normalize, normalize_recent, normalize_with_offsets, token_spans, tokenize
 from .topics import TopicSpace, topic_text, topic_words
 
 CONTEXT_CACHE_TEXTS = 20_000
@@ -114,8 +114,9 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> sp.csr_matrix:
         comments = as_comments(X)
+        normalized = [normalize_recent(c.text) for c in comments]  # found again by topic_text, not redone
         context = self.context_features(comments) * self.context_scale
-        return self._stack_csr(self._text_blocks([c.text for c in comments]), context, comments)
+        return self._stack_csr(self._normalized_blocks(normalized), context, comments)
 
     def rows(self, X) -> SparseRows:
         """:meth:`transform` of a few comments, the same values as CSR arrays, without scipy matrices.
@@ -212,7 +213,10 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
 
     def _text_blocks(self, texts: list[str]) -> list[sp.csr_matrix]:
         """The word block and the character block of raw texts, to be stacked once with whatever follows."""
-        normalized = [normalize(t) for t in texts]
+        return self._normalized_blocks([normalize(t) for t in texts])
+
+    def _normalized_blocks(self, normalized: list[str]) -> list[sp.csr_matrix]:
+        """:meth:`_text_blocks` of texts already normalised."""
         return [self.words_.transform([word_text(t) for t in normalized]), self.chars_.transform(normalized)]
 
     def context_features(self, comments: list[Comment], topics: dict[str, str] | None = None) -> np.ndarray:

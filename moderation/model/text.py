@@ -151,6 +151,13 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)
+def normalize_recent(text: str) -> str:
+    """:func:`normalize`, cached for the texts of a batch: a batch normalises each comment for its n-grams and
+    again for its topic words (which are then cached as context for the comments after it)."""
+    return normalize(text)
+
+
 def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     """:func:`normalize`, and where in the raw text each character of its result comes from.
 

@@ -10,7 +10,7 @@ from sklearn.decomposition import TruncatedSVD
 from threadpoolctl import threadpool_limits
 
 from .ngrams import HashedNgramTfidf
-from .text import STOP_WORDS, normalize, stem, tokenize
+from .text import STOP_WORDS, normalize_recent, stem, tokenize
 
 
 @lru_cache(maxsize=200_000)
@@ -27,7 +27,7 @@ def topic_words(normalized: str) -> str:
 @lru_cache(maxsize=50_000)
 def topic_text(text: str) -> str:
     """:func:`topic_words` of a raw text (cached: threads recur)."""
-    return topic_words(normalize(text))
+    return topic_words(normalize_recent(text))
 
 
 class TopicSpace(TransformerMixin, BaseEstimator):

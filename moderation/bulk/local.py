@@ -1,0 +1,120 @@
+"""Scoring chunks of comments on this machine: in this process, or across cores in joblib's worker processes.
+
+A worker process loads each model once (:func:`scorer_for`), checked against the hash the caller expects,
+and keeps it for every chunk after.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..runtime.artifact import ArtifactError, load, read_metadata
+from ..runtime.scorer import Scorer
+from .records import Record, chunked
+
+WAVE = 4  # chunks in flight per worker
+
+_scorers: dict[tuple[str, str], Scorer] = {}
+
+
+def scorer_for(model_dir: str | Path, artifact_sha256: str | None = None) -> Scorer:
+    """This process's scorer of a model version directory, loaded (and its file hashed) the first time only.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        A model version directory.
+    artifact_sha256 : str, optional
+        The artifact hash the caller scored with; a model directory holding another artifact is refused.
+
+    Returns
+    -------
+    Scorer
+    """
+    path = str(Path(model_dir).resolve())
+    expected = artifact_sha256 or read_metadata(Path(path))["artifact_sha256"]
+    scorer = _scorers.get((path, expected))
+    if scorer is None:
+        artifact = load(path)  # hashes the model file and refuses one that does not match its metadata
+        if artifact.metadata["artifact_sha256"] != expected:
+            raise ArtifactError(f"{path}: holds artifact {artifact.metadata['artifact_sha256'][:12]}…, "
+                                  f"not the {expected[:12]}… this run scores with")
+        scorer = _scorers.setdefault((path, expected), Scorer(artifact))
+    return scorer
+
+
+def loaded_models() -> list[str]:
+    """Versions of the models this process has loaded for bulk scoring (a worker should list each once)."""
+    return [scorer.version for scorer in _scorers.values()]
+
+
+def score_records(scorer: Scorer, records: list[Record], explain: bool = False) -> list[dict]:
+    """Output rows of a chunk: the comment's id, scores, flags, decision, reasons (spans if asked) and model version."""
+    results = scorer.moderate([r.comment for r in records], explain=explain)
+    rows = []
+    for record, result in zip(records, results):
+        row = {"id": record.id, **result.as_dict(), "model_version": scorer.version}
+        if not explain:
+            del row["spans"]
+        rows.append(row)
+    return rows
+
+
+def _score_lines(model_dir: str, artifact_sha256: str, records: list[Record], explain: bool,
+                 batch_size: int) -> list[str]:
+    """A chunk's output rows as JSON text, in a worker (the encoding too is the worker's work)."""
+    scorer = scorer_for(model_dir, artifact_sha256)
+    lines = []
+    for begin in range(0, len(records), batch_size):
+        rows = score_records(scorer, records[begin:begin + batch_size], explain)
+        lines += [json.dumps(row, ensure_ascii=False) for row in rows]
+    return lines
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: int | None = None,
+                 explain: bool = False, batch_size: int = 512) -> Iterator[list[str]]:
+    """Each chunk's output rows as JSON text, chunks in order, scored by ``jobs`` processes.
+
+    With one job the chunks are scored in this process; with more, joblib's worker processes score them,
+    ``WAVE`` chunks per worker at a time, so memory holds a few chunks whatever the input's size. Scores are
+    those of :meth:`Scorer.moderate` on the same comments, bit for bit: each comment's features depend on it and
+    its context alone.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        A model version directory.
+    chunks : iterable of list of Record
+        The comments, chunk by chunk (see :func:`records_in_context`).
+    jobs : int, optional
+        Processes; default all cores.
+    explain : bool
+        Add each flag's spans.
+    batch_size : int
+        Comments per :meth:`Scorer.moderate` call within a chunk.
+
+    Yields
+    ------
+    list of str
+        One JSON object per comment.
+    """
+    model_dir = str(Path(model_dir).resolve())
+    sha = read_metadata(Path(model_dir))["artifact_sha256"]
+    jobs = jobs or default_jobs()
+    if jobs == 1:
+        for chunk in chunks:
+            yield _score_lines(model_dir, sha, chunk, explain, batch_size)
+        return
+    from joblib import Parallel, delayed
+
+    # Chunks are drawn here, a few per worker at a time, so that a bad input line is raised in this thread.
+    with Parallel(n_jobs=jobs, backend="loky", return_as="generator") as parallel:
+        for wave in chunked(chunks, WAVE * jobs):
+            yield from parallel(delayed(_score_lines)(model_dir, sha, chunk, explain, batch_size) for chunk in wave)
