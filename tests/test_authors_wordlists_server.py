@@ -6,9 +6,6 @@ catches `1d10t` and `i d i o t` at the right offsets, on whichever worker answer
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 import urllib.request
 
@@ -16,7 +13,7 @@ import pytest
 
 from moderation.service import keys
 from moderation.store import Store
-from test_server import COMMANDS, REPO, _call, _free_port
+from test_server import COMMANDS, _call, _serving
 
 pytestmark = pytest.mark.subprocess
 PLAIN = "Evening hours will help students who work after school."  # the tiny model approves it
@@ -24,33 +21,12 @@ PLAIN = "Evening hours will help students who work after school."  # the tiny mo
 
 @pytest.fixture
 def served(tmp_path, tiny_registry, database_url):
-    port = _free_port()
-    env = {**os.environ, "MODERATION_HOME": str(tmp_path), "MODERATION_DATABASE_URL": database_url,
-           "MODERATION_MODELS_DIR": str(tiny_registry.root), "MODERATION_BIND": f"127.0.0.1:{port}",
-           "MODERATION_WORKERS": "2", "MODERATION_THREADS": "2", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m"),
-           "MODERATION_AUTHOR_POLICY": '{"hold_first": 2}', "MODERATION_ARTICLE_CACHE_SECONDS": "0.5"}
-    log = tmp_path / "server.log"
-    with open(log, "w") as handle:
-        process = subprocess.Popen(COMMANDS["granian"], env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if _call(url + "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with _serving(COMMANDS["granian"], tmp_path, database_url, tiny_registry.root,
+                  MODERATION_AUTHOR_POLICY='{"hold_first": 2}', MODERATION_ARTICLE_CACHE_SECONDS="0.5") as url:
         store = Store(database_url)
         secret, _ = keys.create(store, "done-when", ["score", "review", "admin"])
         store.dispose()
         yield url, {"X-API-Key": secret}
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=40)
 
 
 def _moderate(url, headers, comment_id, text, author="newcomer"):

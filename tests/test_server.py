@@ -2,6 +2,7 @@
 them, JSON logs, no secret or comment text in them."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -48,19 +49,17 @@ COMMANDS = {
 OWN_LOGGER = {"granian": "_granian", "gunicorn": "gunicorn.error"}
 
 
-@pytest.fixture(params=sorted(COMMANDS))
-def server(request, tmp_path, tiny_registry):
-    """A production command on a free port and a new database; yields (name, base URL, API key, log file)."""
-    database = f"sqlite:///{tmp_path / 'service.db'}"
+@contextlib.contextmanager
+def _serving(command: list[str], tmp_path: Path, database: str, models_dir: Path, **env: str):
+    """Runs a production command with two workers on a free port until it answers /readyz; yields its base URL."""
     port = _free_port()
     env = {**os.environ, "MODERATION_HOME": str(tmp_path), "MODERATION_DATABASE_URL": database,
-           "MODERATION_MODELS_DIR": str(tiny_registry.root), "MODERATION_BIND": f"127.0.0.1:{port}",
+           "MODERATION_MODELS_DIR": str(models_dir), "MODERATION_BIND": f"127.0.0.1:{port}",
            "MODERATION_WORKERS": "2", "MODERATION_THREADS": "2",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), **env}
     log = tmp_path / "server.log"
     with open(log, "w") as handle:
-        process = subprocess.Popen(COMMANDS[request.param], env=env, cwd=REPO, stdout=handle,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -73,13 +72,21 @@ def server(request, tmp_path, tiny_registry):
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
-        store = Store(database)  # the schema is there: the master migrated it before the workers started
-        secret, _ = keys.create(store, "server-test", ["score"])
-        store.dispose()
-        yield request.param, url, secret, log
+        yield url
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=40)
+
+
+@pytest.fixture(params=sorted(COMMANDS))
+def server(request, tmp_path, tiny_registry):
+    """A production command on a free port and a new database; yields (name, base URL, API key, log file)."""
+    database = f"sqlite:///{tmp_path / 'service.db'}"
+    with _serving(COMMANDS[request.param], tmp_path, database, tiny_registry.root) as url:
+        store = Store(database)  # the schema is there: the master migrated it before the workers started
+        secret, _ = keys.create(store, "server-test", ["score"])
+        store.dispose()
+        yield request.param, url, secret, tmp_path / "server.log"
 
 
 def test_metrics_add_up_across_workers_and_logs_are_json(server):
