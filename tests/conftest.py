@@ -196,6 +196,22 @@ def auth(make_key):
     return {"Authorization": f"Bearer {make_key('score', 'review', 'admin')}"}
 
 
+
+@pytest.fixture
+def cli(capsys):
+    """Runs `moderation *argv` in this process, checks its exit code and that it printed no traceback; (out, err)."""
+    from moderation.cli import main
+
+    def invoke(*argv, expect=0):
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        assert exit_info.value.code == expect, err
+        assert "Traceback" not in err
+        return out, err
+    return invoke
+
+
 POSTGRES_ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -8,7 +8,6 @@ import pytest
 from moderation.bulk import loaded_models, read_rows, records_in_context, score_chunks, scorer_for
 from moderation.bulk.local import score_records
 from moderation.bulk.records import chunked
-from moderation.cli import main
 from moderation.runtime.artifact import ArtifactError
 from moderation.runtime.scorer import SMALL_BATCH
 
@@ -67,31 +66,19 @@ def test_read_rows_names_the_line_or_hands_it_over(tmp_path):
     assert [str(e).split(":")[1] for e in skipped] == ["3", "4"]
 
 
-@pytest.fixture
-def run(capsys):
-    def invoke(*argv, expect=0):
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(argv))
-        out, err = capsys.readouterr()
-        assert exit_info.value.code == expect, err
-        assert "Traceback" not in err
-        return out, err
-    return invoke
-
-
-def test_score_with_jobs_writes_what_one_process_writes(run, tiny_registry, tmp_path):
+def test_score_with_jobs_writes_what_one_process_writes(cli, tiny_registry, tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in _rows(700)), encoding="utf-8")
-    one, _ = run("score", "--model", str(tiny_registry.root), "--jobs", "1", str(path))
-    two, err = run("score", "--model", str(tiny_registry.root), "--jobs", "2", "--batch-size", "64", str(path))
+    one, _ = cli("score", "--model", str(tiny_registry.root), "--jobs", "1", str(path))
+    two, err = cli("score", "--model", str(tiny_registry.root), "--jobs", "2", "--batch-size", "64", str(path))
     assert one == two and len(one.splitlines()) == 700
     assert err == ""  # no progress bar when stderr is not a terminal
 
 
-def test_a_bad_line_under_jobs_is_one_line_naming_it(run, tiny_registry, tmp_path):
+def test_a_bad_line_under_jobs_is_one_line_naming_it(cli, tiny_registry, tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in _rows(300)) + "{oops\n", encoding="utf-8")
-    _, err = run("score", "--model", str(tiny_registry.root), "--jobs", "2", "--batch-size", "50", str(path),
+    _, err = cli("score", "--model", str(tiny_registry.root), "--jobs", "2", "--batch-size", "50", str(path),
                  expect=2)
     assert err.startswith(f"error: {path}:301: ") and len(err.strip().splitlines()) == 1
 
@@ -101,8 +88,8 @@ def test_a_bad_line_under_jobs_is_one_line_naming_it(run, tiny_registry, tmp_pat
     (["--dask", "tcp://127.0.0.1:1"], "--dask needs INPUT"),
     (["--dask", "tcp://127.0.0.1:1", "--output", "out", "--explain", "in"], "--dask takes --articles"),
 ])
-def test_dask_options_are_checked_in_one_line(run, tiny_registry, argv, message):
-    _, err = run("score", "--model", str(tiny_registry.root), *argv, expect=2)
+def test_dask_options_are_checked_in_one_line(cli, tiny_registry, argv, message):
+    _, err = cli("score", "--model", str(tiny_registry.root), *argv, expect=2)
     assert message in err and len(err.strip().splitlines()) == 1
 
 
