@@ -239,19 +239,12 @@ def test_purging_an_author_erases_their_history_comments_and_thread_entries(app_
     assert authors.purge_author(store, "u2").comments_deleted == 1
 
 
-def test_purge_author_cli(tmp_path, monkeypatch, capsys):
-    from moderation.cli import main
-
+def test_purge_author_cli(tmp_path, monkeypatch, cli):
     monkeypatch.setenv("MODERATION_HOME", str(tmp_path))
     monkeypatch.delenv("MODERATION_DATABASE_URL", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["purge", "--author", "u1", "--keep-labels"])
-    assert exit_info.value.code == 0
-    assert "author u1: deleted 0 comments" in capsys.readouterr().out
+    assert "author u1: deleted 0 comments" in cli("purge", "--author", "u1", "--keep-labels")[0]
     for argv in (["purge"], ["purge", "--author", "u1", "--older-than", "3"]):
-        with pytest.raises(SystemExit) as exit_info:
-            main(argv)
-        assert exit_info.value.code == 2
+        cli(*argv, expect=2)
 
 
 def test_rules_never_reject_and_are_off_by_default():

@@ -46,18 +46,11 @@ def test_purge_keeping_labels_anonymises_decided_comments(stocked):
         assert session.scalar(select(func.count()).select_from(StoredComment)) == 2
 
 
-def test_purge_cli(tmp_path, monkeypatch, capsys):
-    from moderation.cli import main
-
+def test_purge_cli(tmp_path, monkeypatch, cli):
     monkeypatch.setenv("MODERATION_HOME", str(tmp_path))
     monkeypatch.delenv("MODERATION_DATABASE_URL", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["purge", "--older-than", "30", "--keep-labels"])
-    assert exit_info.value.code == 0
-    assert "deleted 0 comments" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit_info:
-        main(["purge", "--older-than", "-1"])
-    assert exit_info.value.code == 2
+    assert "deleted 0 comments" in cli("purge", "--older-than", "30", "--keep-labels")[0]
+    cli("purge", "--older-than", "-1", expect=2)
 
 
 def test_purge_removes_old_author_decisions_and_authors_not_seen_since(stocked):
