@@ -71,20 +71,26 @@ class Proxy:
 
 
 @pytest.fixture
-def outage(app_factory, postgres_url):
+def proxied(postgres_url):
+    """An empty PostgreSQL database behind a Proxy; yields (URL through the proxy, proxy)."""
     from sqlalchemy import create_engine, text
     engine = create_engine(postgres_url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     proxy = Proxy()
-    url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    yield postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"), proxy
+    proxy.close()
+
+
+@pytest.fixture
+def outage(app_factory, proxied):
+    url, proxy = proxied
     app = app_factory(DATABASE_URL=url, LANGUAGE_DETECTION=False)
     secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score", "review"])
     yield app, {"X-API-Key": secret}, proxy
     proxy.restore()
     shutdown(app)  # while the database is reachable, so that the app writes the thread memory it holds
-    proxy.close()
 
 
 HELD = {"comment": {"id": "held-1", "text": "Whoever runs the library is a pathetic idiot.", "article_id": "a"}}
@@ -115,16 +121,10 @@ def test_database_outage_keeps_scoring_refuses_to_acknowledge_and_recovers(outag
     assert client.get("/v1/comments/held-1", headers=headers).status_code == 200
 
 
-def test_database_outage_with_authors_and_word_lists(app_factory, postgres_url):
+def test_database_outage_with_authors_and_word_lists(app_factory, proxied):
     """An approved comment's author count is lost, not its answer; a newcomer's comment cannot be held, so is
     not acknowledged; word lists already read keep applying."""
-    from sqlalchemy import create_engine, text
-    engine = create_engine(postgres_url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    proxy = Proxy()
-    url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    url, proxy = proxied
     app = app_factory(DATABASE_URL=url, LANGUAGE_DETECTION=False, ARTICLE_CACHE_SECONDS=0)
     ruled = app_factory(DATABASE_URL=url, LANGUAGE_DETECTION=False, AUTHOR_POLICY={"hold_first": 1})
     try:
@@ -155,7 +155,6 @@ def test_database_outage_with_authors_and_word_lists(app_factory, postgres_url):
         proxy.restore()
         shutdown(app)
         shutdown(ruled)
-        proxy.close()
 
 
 def test_disk_full_while_writing_a_model_leaves_no_version(tiny_registry, tmp_path, monkeypatch):
