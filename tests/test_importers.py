@@ -146,6 +146,19 @@ def test_jigsaw_maps_obscene_and_identity_hate(tmp_path):
     assert frame.loc[1, "text"].count("\n") == 1
 
 
+def test_a_label_out_of_range_names_the_file_the_label_and_the_id(tmp_path):
+    # The blank comment is dropped first: the error still names the row it found.
+    path = write_csv(tmp_path / "train.csv", JIGSAW_HEADER, [
+        {"id": "blank", "comment_text": " ", "toxic": 0, "severe_toxic": 0, "obscene": 0, "threat": 0,
+         "insult": 0, "identity_hate": 0},
+        {"id": "bad", "comment_text": "Hm.", "toxic": 0, "severe_toxic": 0, "obscene": 0, "threat": 3,
+         "insult": 0, "identity_hate": 0},
+    ])
+    message = r"train\.csv: label 'threat' must be a number in \[0, 1\], got .*3.* for id 'bad'"
+    with pytest.raises(DataError, match=message):
+        import_corpus("jigsaw", path)
+
+
 def test_civil_comments_bias_train_keeps_fractions_and_ids(tmp_path):
     path = write_csv(tmp_path / "train.csv", BIAS_TRAIN_HEADER, [
         {"id": "239575", "target": "0.0", "comment_text": "Good point about the bridge budget.",
