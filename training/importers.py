@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.schema import LABELS, DataError, conform, read_comments
+from training.schema import LABELS, DataError, conform, label_values, read_comments
 
 _JIGSAW_LABELS = {
     "toxic": "toxic",
@@ -86,10 +86,9 @@ def _finish(frame: pd.DataFrame, path: Path, source: str) -> pd.DataFrame:
     for label in LABELS:
         if label not in frame:
             continue
-        values = pd.to_numeric(frame[label], errors="coerce")
-        bad = (frame[label].notna() & values.isna()) | (values < 0) | (values > 1)
-        if bad.any():
-            row = frame[bad].iloc[0]
+        values, position = label_values(frame[label])
+        if position is not None:
+            row = frame.iloc[position]
             raise DataError(
                 f"{path}: label {label!r} must be a number in [0, 1], got {row[label]!r} for id {row.get('id')!r}"
             )

@@ -33,6 +33,13 @@ def conform(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def label_values(column: pd.Series) -> tuple[pd.Series, int | None]:
+    """A label column as numbers, and the position of its first value that is neither blank nor in [0, 1] (or None)."""
+    values = pd.to_numeric(column, errors="coerce")
+    bad = (column.notna() & values.isna()) | (values < 0) | (values > 1)
+    return values, int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else None
+
+
 def _id_string(value):
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -85,10 +92,8 @@ def read_comments(path: str | Path) -> pd.DataFrame:
     for label in LABELS:
         if label not in frame:
             continue
-        values = pd.to_numeric(frame[label], errors="coerce")
-        bad = (frame[label].notna() & values.isna()) | (values < 0) | (values > 1)
-        if bad.any():
-            position = int(np.flatnonzero(bad.to_numpy())[0])
+        values, position = label_values(frame[label])
+        if position is not None:
             raise DataError(
                 f"{path}:{position + line_offset}: label {label!r} must be blank or a number in [0, 1], "
                 f"got {frame[label].iloc[position]!r}"
