@@ -1,9 +1,11 @@
-"""Files the service and training are given: JSON lines read with errors that name the line, and SHA-256 digests."""
+"""Files the service and training are given: JSON lines read with errors that name the line, SHA-256 digests, and
+lock files that serialise work across processes."""
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -37,3 +39,16 @@ def sha256_stream(stream) -> str:
     for block in iter(lambda: stream.read(1 << 20), b""):
         digest.update(block)
     return digest.hexdigest()
+
+
+@contextmanager
+def exclusive_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created when missing) for the ``with`` block, across processes."""
+    import fcntl  # POSIX only: imported here so that the rest of this module loads everywhere
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

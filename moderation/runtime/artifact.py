@@ -7,7 +7,6 @@ a stack of promoted versions that ``rollback`` pops.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import platform
@@ -21,7 +20,7 @@ from pathlib import Path
 import joblib
 
 from ..errors import ModerationError
-from ..files import sha256_file
+from ..files import exclusive_lock, sha256_file
 from ..model.encoder import EncoderError, check_installed
 from ..model.labels import REJECT_LABELS
 from ._old_paths import old_module_paths
@@ -286,12 +285,8 @@ class Registry:
         """Serialise promotions and rollbacks across processes (two CLIs at once would lose a log line)."""
         if not self.root.is_dir():
             raise ArtifactError(f"{self.root}: no such model registry")
-        with open(self.root / LOCK_FILE, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self.root / LOCK_FILE):
+            yield
 
     def load_current(self) -> Artifact:
         version = self.current()

@@ -8,6 +8,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..files import exclusive_lock
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x6D6F6465  # any fixed number; PostgreSQL advisory locks are keyed by integers
 
@@ -186,14 +188,8 @@ class Store:
         if not database or database == ":memory:":
             yield
             return
-        import fcntl
-
-        with open(f"{database}.migrate-lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(f"{database}.migrate-lock"):
+            yield
 
     def dispose(self) -> None:
         self.engine.dispose()
