@@ -22,7 +22,7 @@ PLAIN = "Evening hours will help students who work after school."  # the tiny mo
 @pytest.fixture
 def served(tmp_path, tiny_registry, database_url):
     with _serving(COMMANDS["granian"], tmp_path, database_url, tiny_registry.root,
-                  MODERATION_AUTHOR_POLICY='{"hold_first": 2}', MODERATION_ARTICLE_CACHE_SECONDS="0.5") as url:
+                  MODERATION_AUTHOR_POLICY='{"hold_first": 2}', MODERATION_ARTICLE_CACHE_SECONDS="0.5") as (url, _):
         store = Store(database_url)
         secret, _ = keys.create(store, "done-when", ["score", "review", "admin"])
         store.dispose()

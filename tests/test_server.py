@@ -51,7 +51,7 @@ OWN_LOGGER = {"granian": "_granian", "gunicorn": "gunicorn.error"}
 
 @contextlib.contextmanager
 def _serving(command: list[str], tmp_path: Path, database: str, models_dir: Path, **env: str):
-    """Runs a production command with two workers on a free port until it answers /readyz; yields its base URL."""
+    """Start a production command with two workers on a free port, wait for /readyz; yields (base URL, log file)."""
     port = _free_port()
     env = {**os.environ, "MODERATION_HOME": str(tmp_path), "MODERATION_DATABASE_URL": database,
            "MODERATION_MODELS_DIR": str(models_dir), "MODERATION_BIND": f"127.0.0.1:{port}",
@@ -72,7 +72,7 @@ def _serving(command: list[str], tmp_path: Path, database: str, models_dir: Path
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
-        yield url
+        yield url, log
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=40)
@@ -82,11 +82,11 @@ def _serving(command: list[str], tmp_path: Path, database: str, models_dir: Path
 def server(request, tmp_path, tiny_registry):
     """A production command on a free port and a new database; yields (name, base URL, API key, log file)."""
     database = f"sqlite:///{tmp_path / 'service.db'}"
-    with _serving(COMMANDS[request.param], tmp_path, database, tiny_registry.root) as url:
+    with _serving(COMMANDS[request.param], tmp_path, database, tiny_registry.root) as (url, log):
         store = Store(database)  # the schema is there: the master migrated it before the workers started
         secret, _ = keys.create(store, "server-test", ["score"])
         store.dispose()
-        yield request.param, url, secret, tmp_path / "server.log"
+        yield request.param, url, secret, log
 
 
 def test_metrics_add_up_across_workers_and_logs_are_json(server):
