@@ -196,10 +196,9 @@ def auth(make_key):
     return {"Authorization": f"Bearer {make_key('score', 'review', 'admin')}"}
 
 
-
 @pytest.fixture
 def cli(capsys):
-    """Runs `moderation *argv` in this process, checks its exit code and that it printed no traceback; (out, err)."""
+    """Run `moderation *argv` in this process, check its exit code and that it printed no traceback; (out, err)."""
     from moderation.cli import main
 
     def invoke(*argv, expect=0):
