@@ -207,3 +207,27 @@ def test_a_comment_is_scored_again_in_the_context_the_service_scores_new_ones(se
     for client_id, result in alone.items():
         comment = stored(service, client_id)
         assert queue.stored_result(comment) == result and comment.warnings == []
+
+
+def test_migration_0006_adds_and_removes_the_rescore_record(database_url):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from moderation.store import Store
+    from moderation.store.database import MIGRATIONS
+
+    store = Store(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def migrate(step, revision):
+        with store.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+        return {column["name"] for column in inspect(store.engine).get_columns("comments")}
+
+    assert "rescored" not in migrate(command.upgrade, "0005")
+    assert "rescored" in migrate(command.upgrade, "0006")
+    assert "rescored" not in migrate(command.downgrade, "0005")
+    store.dispose()
