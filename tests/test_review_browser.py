@@ -324,3 +324,29 @@ def test_the_card_shows_word_list_matches_and_the_authors_history(app_factory, p
         expect(page).to_have_url(base + "/review/queue/review?author=writer")
         expect(page.locator("[data-card]")).to_have_count(1)
         screenshot(page, "review-author-wordlist.png")
+
+
+def test_a_card_a_newer_model_decided_says_so_and_a_moderator_can_still_overrule_it(app_factory, page):
+    from playwright.sync_api import expect
+
+    from moderation.service.rescore import rescore
+
+    app = make_app(app_factory)
+    store = app.extensions["moderation.store"]
+    users.create(store, "maria", PASSWORD)
+    held = {"scores": {"toxic": 0.91, "insult": 0.1, "off_topic": 0.2}, "flags": ["toxic"], "decision": "review",
+            "spans": [], "reasons": [{"label": "toxic", "score": 0.91, "threshold": 0.5, "action": "review"}]}
+    queue.save(store, [queue.ToStore("old1", APPROVED[1][1], None, None, None, held, None, "old-model")])
+    assert rescore(app.extensions["moderation.service"]).decisions["approve"] == 1
+    with serving(app) as base:
+        log_in(page, base)
+        page.goto(base + "/review/queue/approved")
+        card = page.locator('[data-id="old1"]')
+        expect(card.locator(".rescored")).to_contain_text("was held by model old-model for toxic 0.91 (now 0.")
+        expect(card.locator(".rescored")).to_contain_text("; now approved")
+        screenshot(page, "review-rescored.png")
+        card.locator("select[name=reason]").select_option("SPAM")
+        card.locator("button[value=reject]").click()
+        expect(page.locator('[data-id="old1"]')).to_have_count(0)
+    comment = queue.get(store, "old1")[0]
+    assert (comment.status, comment.decided_by) == ("rejected", "user:maria")

@@ -397,6 +397,33 @@ def test_a_card_renders_for_every_kind_of_reason(client, store):
     assert bulk.status_code == 200
 
 
+def test_a_card_says_when_a_newer_model_changed_the_decision(client, ui_app, store):
+    from moderation.service.rescore import rescore
+
+    held = {"scores": {"toxic": 0.91, "insult": 0.1, "off_topic": 0.71}, "flags": ["toxic", "off_topic"],
+            "decision": "review", "spans": [],
+            "reasons": [{"label": "toxic", "score": 0.91, "threshold": 0.5, "action": "review"},
+                        {"label": "off_topic", "score": 0.71, "threshold": 0.6, "action": "review"}]}
+    queue.save(store, [queue.ToStore("c-was-held", "Lending laptops is a smart use of the library budget.", None,
+                                     None, None, held, None, "old<model>"),
+                       queue.ToStore("c-still-held", "Whoever runs this library is a pathetic idiot.", "library",
+                                     None, None, held, None, "old<model>")])
+    rescore(ui_app.extensions["moderation.service"])
+    current = ui_app.extensions["moderation.model"].scorer.version
+    stored = queue.get(store, "c-was-held")[0]
+    assert stored.status == "approved", stored.reasons
+    assert queue.get(store, "c-still-held")[0].status == "pending"
+    marker = (f"re-scored by model {current}: was held by model old&lt;model&gt; for toxic 0.91 (now "
+              f"{stored.scores['toxic']:.2f}), off_topic 0.71 (now {stored.scores['off_topic']:.2f}); now approved")
+    for page in (client.get("/review/queue/approved"), client.get("/review/comments/c-was-held")):
+        html = page.get_data(as_text=True)
+        assert f'<p class="rescored" data-rescored>{marker}</p>' in html
+        assert f"model {current} (re-scored; was old&lt;model&gt;)" in html
+    still = client.get("/review/comments/c-still-held").get_data(as_text=True)
+    assert "data-rescored" not in still and "(re-scored; was old&lt;model&gt;)" in still  # same decision: no marker
+    assert "data-rescored" not in client.get("/review/queue/review").get_data(as_text=True)
+
+
 def test_sorting_filtering_and_pagination(app_factory, api, ui_app, alice):
     page_of_two = app_factory(STORE_COMMENTS="all", POLICY=POLICY, SECRET_KEY="k", REVIEW_PAGE_SIZE=2,
                               LANGUAGE_DETECTION=False).test_client()

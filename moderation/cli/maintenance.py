@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import InputError, open_store
+from .common import InputError, open_store, progress
 
 
 @click.group()
@@ -46,6 +46,50 @@ def review_export(since, out, articles_out, no_feedback):
         for row in article_rows(store):
             articles_out.write(json.dumps(row, ensure_ascii=False) + "\n")
     click.echo(f"{len(rows)} labelled comments exported", err=True)
+
+
+@review.command("rescore")
+@click.option("--since", type=click.DateTime(), default=None, help="Only comments stored from this date (UTC) on.")
+@click.option("--dry-run", is_flag=True, help="Report what the current model would decide; change nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True,
+              help="Comments read, scored and written in one short transaction.")
+def review_rescore(since, dry_run, batch_size):
+    """Score held comments again with the current model and apply its decisions; people's decisions stand.
+
+    The service's configuration (policy, author rules, rejection reasons, webhook) is read as the server reads
+    it, so a comment is decided as a new one would be.
+    """
+    from datetime import timezone
+
+    from sqlalchemy.exc import OperationalError
+
+    from ..service.rescore import rescore
+    from ..store import StoreUnavailable
+    from ..web.app import create_app, shutdown
+
+    try:
+        app = create_app({"MODEL_POLL_SECONDS": 0, "WEBHOOK_POLL_SECONDS": 0})
+    except OperationalError as error:
+        raise InputError(f"the store is unreachable: {str(error.orig).strip().splitlines()[0]}") from None
+    bar = progress("re-scoring", " comments")
+    try:
+        report = rescore(app.extensions["moderation.service"], since.replace(tzinfo=timezone.utc) if since else None,
+                         dry_run, batch_size, notify=bool(app.config["WEBHOOK_URL"]),
+                         codes=app.config["REJECTION_REASONS"], on_batch=bar.update)
+    except StoreUnavailable as error:
+        raise InputError(f"the store is unreachable: {error}") from None
+    finally:
+        bar.close()
+        shutdown(app)
+    counts = report.decisions
+    if dry_run:
+        click.echo(f"dry run, nothing changed: model {report.model_version} would approve {counts['approve']}, "
+                   f"hold {counts['review']} and reject {counts['reject']} of {report.rescored} held comments "
+                   f"({report.changed} decisions would change)")
+        return
+    click.echo(f"re-scored {report.rescored} held comments with model {report.model_version}: {counts['approve']} "
+               f"approved, {counts['review']} still held, {counts['reject']} rejected ({report.changed} decisions "
+               f"changed; {report.left_to_people} decided by a person meanwhile, left as they decided)")
 
 
 @click.command()

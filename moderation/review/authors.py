@@ -107,7 +107,7 @@ def on_decision(session: Session, comment: StoredComment, decision: str, by_pers
     elif comment.status == "rejected":
         previous = REJECTED if comment.decided_by else AUTO_REJECTED
     now = utcnow()
-    current = APPROVED if decision == APPROVE else REJECTED
+    current = APPROVED if decision == APPROVE else REJECTED if by_person else AUTO_REJECTED
     dialect = session.get_bind().dialect.name
     session.execute(_CREATE[dialect], [{"id": comment.author_id, **dict.fromkeys(COUNTS, 0), "first_seen": now,
                                         "last_seen": now}])

@@ -206,6 +206,76 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
     return current
 
 
+def held_for_rescore(store: Store, model_version: str, since: datetime | None = None, after_id: int = 0,
+                     limit: int = 200) -> list[StoredComment]:
+    """Held comments no person decided and another model than ``model_version`` scored, by row id after
+    ``after_id``: the next batch of a re-score (the ones it re-scored no longer match, so a stopped run resumes)."""
+    conditions = [StoredComment.status == PENDING, StoredComment.decided_by.is_(None),
+                  StoredComment.model_version != model_version, StoredComment.id > after_id]
+    if since is not None:
+        conditions.append(StoredComment.created_at >= since)
+    with store.session() as session:
+        return list(session.scalars(select(StoredComment).where(*conditions).order_by(StoredComment.id)
+                                    .limit(limit)).all())
+
+
+@dataclass(frozen=True)
+class Rescore:
+    """A held comment (as read, with its version) and its new result from a newer model."""
+
+    comment: StoredComment
+    result: dict  # scores, flags, decision, reasons, spans
+    language: str | None
+    model_version: str
+    warnings: list[str] = field(default_factory=list)
+
+
+RESCORE_ACTOR = "rescore"
+
+
+def apply_rescores(store: Store, rescores: list[Rescore], notify: bool = False,
+                   codes=rejection_reasons.CORAL_CODES) -> list[str]:
+    """Store new results on held comments in one transaction; returns the client ids that took them.
+
+    A comment takes its new result only if it is still held, undecided and at the version it was read at:
+    one a person decided meanwhile is left exactly as they left it. One the new result approves or rejects
+    leaves the queue as the service's own decision (its author's counts move; with ``notify``, a
+    ``comment.decided`` event is queued for the webhook). The scores, reasons, model and decision it had are
+    kept in ``rescored``.
+    """
+    applied = []
+    now = utcnow()
+    with store.session() as session:
+        for item in rescores:
+            comment, decision = item.comment, item.result["decision"]
+            status = STATUS_OF_DECISION[decision]
+            record = {"at": now.isoformat(), "from_model": comment.model_version, "to_model": item.model_version,
+                      "from_decision": comment.automatic_decision, "to_decision": decision,
+                      "from_scores": comment.scores, "from_reasons": comment.reasons}
+            taken = session.execute(
+                update(StoredComment).where(StoredComment.id == comment.id, StoredComment.version == comment.version,
+                                            StoredComment.status == PENDING, StoredComment.decided_by.is_(None))
+                .values(scores=item.result["scores"], flags=item.result["flags"], reasons=item.result["reasons"],
+                        spans=item.result["spans"], language=item.language, warnings=item.warnings,
+                        model_version=item.model_version, automatic_decision=decision, status=status,
+                        rescored=record, version=StoredComment.version + 1)
+                .execution_options(synchronize_session=False)).rowcount == 1
+            if not taken:
+                continue
+            applied.append(comment.client_id)
+            if status == PENDING:
+                continue
+            authors.on_decision(session, comment, decision, by_person=False)
+            if notify:
+                decided = StoredComment(status=status, reasons=item.result["reasons"], flags=item.result["flags"])
+                session.add(OutboxEvent(event_type=DECISION_EVENT, payload={
+                    "comment_id": comment.client_id, "article_id": comment.article_id, "decision": decision,
+                    "status": status, "labels": comment.labels, "rejection_reason": rejection_reason(decided, codes),
+                    "note": None, "actor": RESCORE_ACTOR, "decided_at": now.isoformat(),
+                    "model_version": item.model_version, "previous_model_version": comment.model_version}))
+    return applied
+
+
 @dataclass(frozen=True)
 class QueueQuery:
     queue: str = "review"

@@ -86,28 +86,19 @@ class Moderation:
         _refuse_reused_ids(incoming, known.stored)
         contexts = self._contexts(incoming, known)
         outcomes: list[Outcome | None] = [None] * len(incoming)
-        to_score, comments, policies = [], [], []
-        for i, (item, comment) in enumerate(zip(incoming, contexts)):
+        to_decide = []
+        for i, item in enumerate(incoming):
             previous = known.stored.get(str(item.id))
-            if previous is not None:
-                outcomes[i] = Outcome(item.id, Result.from_dict(queue.stored_result(previous)), previous.language,
-                                      model_version=previous.model_version, warnings=list(previous.warnings or []),
-                                      stored=True, replayed=True)
+            if previous is None:
+                to_decide.append(i)
                 continue
-            language = self.language.unsupported(item.text) if self.language else None
-            if language:
-                outcomes[i] = Outcome(item.id, Result({}, unsupported_language(language)), language,
-                                      model_version=scorer.version)
-                continue
-            to_score.append(i)
-            comments.append(comment)
-            policies.append(self._policy(scorer, item))
-        results = scorer.moderate(comments, policies, explain=explain)
-        self._apply_rules([incoming[i] for i in to_score], results, policies, known)
-        for i, result in zip(to_score, results):
-            c = contexts[i]
-            missing, warning = _missing_article(incoming[i], c, known)
-            outcomes[i] = Outcome(incoming[i].id, result, model_version=scorer.version, warnings=[warning] if warning else [], missing_article=missing)
+            outcomes[i] = Outcome(item.id, Result.from_dict(queue.stored_result(previous)), previous.language,
+                                  model_version=previous.model_version, warnings=list(previous.warnings or []),
+                                  stored=True, replayed=True)
+        decided = self._decide([incoming[i] for i in to_decide], [contexts[i] for i in to_decide], known, scorer,
+                               explain)
+        for i, outcome in zip(to_decide, decided):
+            outcomes[i] = outcome
         fresh = [(item, outcome) for item, outcome in zip(incoming, outcomes) if not outcome.replayed]
         keep = [(i, o) for i, o in fresh if store == ALL or (store == HELD and o.result.decision.decision != APPROVE)]
         self._write([queue.ToStore(str(item.id), item.text, item.article_id, item.parent_id, item.author_id,
@@ -120,6 +111,34 @@ class Moderation:
         for _, outcome in keep:
             outcome.stored = True
         return scorer.version, outcomes
+
+    def rescore(self, incoming: list[Incoming], scorer: Scorer, explain: bool = True) -> list[Outcome]:
+        """Score and decide stored comments again as :meth:`moderate` would now, in the context the service holds
+        now (the comment itself left out of its thread); nothing is stored, remembered or counted."""
+        known = self._read(incoming, check_stored=False)
+        return self._decide(incoming, self._contexts(incoming, known, each_alone=True), known, scorer, explain)
+
+    def _decide(self, incoming: list[Incoming], contexts: list[Comment], known: "_Known", scorer: Scorer,
+                explain: bool) -> list[Outcome]:
+        """Language, scores, the article's policy, author rules and word lists: one outcome per comment."""
+        outcomes: list[Outcome | None] = [None] * len(incoming)
+        to_score, comments, policies = [], [], []
+        for i, (item, comment) in enumerate(zip(incoming, contexts)):
+            language = self.language.unsupported(item.text) if self.language else None
+            if language:
+                outcomes[i] = Outcome(item.id, Result({}, unsupported_language(language)), language,
+                                      model_version=scorer.version)
+                continue
+            to_score.append(i)
+            comments.append(comment)
+            policies.append(self._policy(scorer, item))
+        results = scorer.moderate(comments, policies, explain=explain)
+        self._apply_rules([incoming[i] for i in to_score], results, policies, known)
+        for i, result in zip(to_score, results):
+            missing, warning = _missing_article(incoming[i], contexts[i], known)
+            outcomes[i] = Outcome(incoming[i].id, result, model_version=scorer.version,
+                                  warnings=[warning] if warning else [], missing_article=missing)
+        return outcomes
 
     @staticmethod
     def _policy(scorer: Scorer, item: Incoming):
@@ -187,13 +206,16 @@ class Moderation:
             known.parents = self.thread_memory.parents([a for a, _ in parents], [p for _, p in parents])
         return known
 
-    def _contexts(self, incoming: list[Incoming], known: "_Known") -> list[Comment]:
-        """Each comment's article text, parent text and earlier thread (earlier ones in the batch included)."""
-        context = ThreadContext(self.thread_memory.keep, known.threads,
-                                {**known.parents, **{str(item.id): item.text for item in incoming}})
+    def _contexts(self, incoming: list[Incoming], known: "_Known", each_alone: bool = False) -> list[Comment]:
+        """Each comment's article text, parent text and earlier thread (earlier ones in the batch included, unless
+        ``each_alone``: stored comments scored again get the remembered thread whatever batch they are in)."""
+        texts = {**known.parents, **{str(item.id): item.text for item in incoming}}
+        shared = ThreadContext(self.thread_memory.keep, known.threads, texts)
         comments = []
         for item in incoming:
             article_id = str(item.article_id) if item.article_id is not None else None
+            context = shared if not each_alone else ThreadContext(
+                self.thread_memory.keep, {article_id: known.threads.get(article_id, [])} if article_id else None, texts)
             stored_text, stored_policy, _ = known.articles.get(article_id, (None, None, None))
             if item.article_policy is None:
                 item.article_policy = stored_policy

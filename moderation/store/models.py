@@ -119,6 +119,9 @@ class StoredComment(Base):
     rejection_reason: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"code", "detail"} of a person's
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last re-score by a newer model (``moderation review rescore``): when, the model and decision before and
+    # after, the scores and reasons before. None: scored once.
+    rescored: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (Index("ix_comments_status_created", "status", "created_at"),
                       Index("ix_comments_article", "article_id"))
 

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from ...review import authors
-from ...runtime.policy import REVIEW, UNSUPPORTED_LANGUAGE
+from ...runtime.policy import APPROVE, REJECT, REVIEW, UNSUPPORTED_LANGUAGE
 from ...store import Store
 from ...store.models import Article, StoredComment, ThreadEntry
 
@@ -38,6 +38,7 @@ class Card:
     suggested: frozenset[str]  # the model's flags: shown as suggestions, recorded only once a person sets them
     confirmed: dict[str, int]  # labels people set on earlier decisions, 0 or 1
     author: authors.History | None = None
+    rescored: str | None = None  # how a newer model changed the service's decision
 
 
 def _number(value) -> bool:
@@ -79,6 +80,26 @@ def _comparison(compared) -> str:
     usual = f", on-topic comments about {typical:.2f}" if _number(typical) else ""
     return (f" — closest in the {compared.get('context', 'context')}: “{quoted}” (similarity "
             f"{compared['similarity']:.2f}{usual}; specificity {compared.get('specificity', 0):.2f})")
+
+
+_DECIDED = {REVIEW: "held", APPROVE: "approved", REJECT: "rejected"}
+
+
+def rescore_note(comment: StoredComment) -> str | None:
+    """"re-scored by model X: was held by model W for off_topic 0.71 (now 0.42); now approved" when a re-score
+    changed the service's decision, else None."""
+    record = comment.rescored
+    if not isinstance(record, dict) or record.get("from_decision") == record.get("to_decision"):
+        return None
+    scores = comment.scores or {}
+    because = [f"{r['label']} {r['score']:.2f}" + (f" (now {scores[r['label']]:.2f})"
+                                                    if _number(scores.get(r["label"])) else "")
+               for r in record.get("from_reasons") or []
+               if isinstance(r, dict) and r.get("label") and _number(r.get("score"))]
+    was = _DECIDED.get(record.get("from_decision"), record.get("from_decision"))
+    now = _DECIDED.get(record.get("to_decision"), record.get("to_decision"))
+    return (f"re-scored by model {record.get('to_model')}: was {was} by model {record.get('from_model')}"
+            + (f" for {', '.join(because)}" if because else "") + f"; now {now}")
 
 
 def _valid_spans(text: str, spans) -> list[tuple[int, int, str, float]]:
@@ -143,4 +164,4 @@ def build(store: Store, comments: list[StoredComment], recent: int = 5) -> list[
     histories = authors.histories(store, author_ids, recent) if author_ids else {}
     return [Card(c, highlight(c.text, c.spans, _wordlist_matches(c.reasons)), titles.get(c.article_id) or None,
                  parents.get(c.parent_id), tuple(map(describe, c.reasons or [])), frozenset(c.flags or []),
-                 dict(c.labels or {}), histories.get(c.author_id)) for c in comments]
+                 dict(c.labels or {}), histories.get(c.author_id), rescore_note(c)) for c in comments]
