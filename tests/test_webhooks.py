@@ -120,3 +120,51 @@ def test_no_webhook_configured_queues_nothing(app_factory):
     queue.decide(store, "n", "approve", "user:x")
     with store.session() as session:
         assert session.query(OutboxEvent).count() == 0
+
+
+QUEUE_EVENTS = "comment.held, comment.released,comment.decided"
+HOLDS_TOXIC = {"toxic": {"review": 0.01, "reject": 1.0}}
+
+
+def test_a_subscriber_hears_a_comment_enter_and_leave_the_queue(app_factory, receiver, database_url):
+    config = {"WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": SECRET, "WEBHOOK_POLL_SECONDS": 0,
+              "WEBHOOK_EVENTS": QUEUE_EVENTS, "POLICY": HOLDS_TOXIC}
+    app = app_factory(**config, **({"DATABASE_URL": database_url} if database_url else {}))
+    secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score", "review"])
+    client, headers = app.test_client(), {"X-API-Key": secret}
+    comment = {"comment": {"id": "q1", "text": "You idiot", "article_id": "a", "author_id": "u1"}}
+    for _ in range(2):  # a retried request: the comment entered the queue once
+        assert client.post("/v1/moderate", json=comment, headers=headers).get_json()["results"][0]["decision"] == "review"
+    assert client.post("/v1/comments/q1/decision", headers=headers, json={"decision": "approve"}).status_code == 200
+    assert app.extensions["moderation.webhooks"].run_once() == (3, 0)
+    events = [json.loads(body) for _, body in receiver.received]
+    assert [e["type"] for e in events] == ["comment.held", "comment.decided", "comment.released"]
+    held, decided, released = (e["data"] for e in events)
+    assert held["comment_id"] == "q1" and held["author_id"] == "u1" and held["status"] == "pending"
+    assert held["scores"]["toxic"] > 0.01 and "toxic" in {r["label"] for r in held["reasons"]}
+    assert decided["decision"] == released["decision"] == "approve" and released["status"] == "approved"
+    assert [h["X-Moderation-Event"] for h, _ in receiver.received] == [e["type"] for e in events]
+
+
+def test_a_comment_decided_outside_the_queue_is_not_released(app_factory, receiver):
+    app = app_factory(WEBHOOK_URL=receiver.url, WEBHOOK_POLL_SECONDS=0, WEBHOOK_EVENTS=QUEUE_EVENTS,
+                      POLICY={"toxic": {"review": 0.01, "reject": 0.02}})
+    secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score", "review"])
+    client, headers = app.test_client(), {"X-API-Key": secret}
+    body = client.post("/v1/moderate", json={"comment": {"id": "r1", "text": "You idiot"}}, headers=headers).get_json()
+    assert body["results"][0]["decision"] == "reject"  # rejected by the service: never in the queue
+    client.post("/v1/comments/r1/decision", headers=headers, json={"decision": "approve"})
+    app.extensions["moderation.webhooks"].run_once()
+    assert [json.loads(b)["type"] for _, b in receiver.received] == ["comment.decided"]
+
+
+def test_by_default_a_webhook_hears_decisions_only_and_an_unknown_event_is_refused(app_factory, receiver):
+    app = app_factory(WEBHOOK_URL=receiver.url, WEBHOOK_POLL_SECONDS=0, POLICY=HOLDS_TOXIC)
+    assert app.config["WEBHOOK_EVENTS"] == {"comment.decided"}
+    secret, _ = keys.create(app.extensions["moderation.store"], "k", ["score", "review"])
+    app.test_client().post("/v1/moderate", json={"comment": {"id": "d1", "text": "You idiot"}},
+                           headers={"X-API-Key": secret})
+    with app.extensions["moderation.store"].session() as session:
+        assert session.query(OutboxEvent).count() == 0
+    with pytest.raises(ValueError, match="unknown webhook event 'comment.deleted'"):
+        app_factory(WEBHOOK_URL=receiver.url, WEBHOOK_EVENTS="comment.held,comment.deleted")

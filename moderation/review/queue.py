@@ -17,7 +17,7 @@ from ..model.labels import LABELS
 from ..runtime.policy import APPROVE, REJECT, REVIEW
 from ..store import Store
 from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
-from . import authors, reasons as rejection_reasons
+from . import authors, events, reasons as rejection_reasons
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUS_OF_DECISION = {REVIEW: PENDING, APPROVE: APPROVED, REJECT: REJECTED}
@@ -28,7 +28,6 @@ QUEUES = {
     "rejected": and_(StoredComment.status == REJECTED, StoredComment.decided_by.is_not(None)),
 }
 SORTS = {"time": StoredComment.created_at.desc(), "oldest": StoredComment.created_at.asc()}
-DECISION_EVENT = "comment.decided"
 
 
 class ReviewError(InvalidInput, ValueError):
@@ -83,9 +82,11 @@ _INSERT_NEW = {name: dialect.insert(StoredComment).on_conflict_do_nothing(index_
                for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
-def save(store: Store, items: list[ToStore], scored: list[authors.Scored] = ()) -> None:
-    """Insert comments, ignoring any whose client id is already stored, and count ``scored`` comments in their
-    authors' histories; all or nothing."""
+def save(store: Store, items: list[ToStore], scored: list[authors.Scored] = (),
+         subscribed: frozenset[str] = frozenset()) -> None:
+    """Insert comments, ignoring any whose client id is already stored, count ``scored`` comments in their
+    authors' histories, and (when ``comment.held`` is among the ``subscribed`` events) tell the webhook of the
+    ones held for review; all or nothing."""
     if not items and not scored:
         return
     now = utcnow()
@@ -96,7 +97,23 @@ def save(store: Store, items: list[ToStore], scored: list[authors.Scored] = ()) 
         "language": item.language, "model_version": item.model_version, "automatic_decision": item.result["decision"],
         "status": STATUS_OF_DECISION[item.result["decision"]], "version": 1, "created_at": now,
     } for item in items]
-    store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows, *authors.scored_statements(store, list(scored)))
+    held = _held_events([row for row in rows if row["status"] == PENDING], now) if events.HELD in subscribed else []
+    store.execute_many(_INSERT_NEW[store.engine.dialect.name], rows, *authors.scored_statements(store, list(scored)),
+                       *([(_INSERT_EVENT[store.engine.dialect.name], held)] if held else []))
+
+
+_INSERT_EVENT = {name: dialect.insert(OutboxEvent).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                 for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
+def _held_events(rows: list[dict], now) -> list[dict]:
+    """Outbox rows of ``comment.held`` for freshly stored comments, one per comment whatever the retries."""
+    return [{"event_type": events.HELD, "dedupe_key": f"{events.HELD}:{row['client_id']}", "attempts": 0,
+             "next_attempt_at": now, "created_at": now, "payload": {
+                 "comment_id": row["client_id"], "article_id": row["article_id"], "author_id": row["author_id"],
+                 "status": PENDING, "scores": row["scores"], "flags": row["flags"], "reasons": row["reasons"],
+                 "model_version": row["model_version"], "held_at": now.isoformat()}}
+            for row in rows]
 
 
 def rejection_reason(comment: StoredComment, codes=rejection_reasons.CORAL_CODES) -> dict | None:
@@ -139,7 +156,7 @@ def validate_labels(labels: dict | None, known: list[str]) -> dict | None:
 
 
 def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict | None = None,
-           note: str | None = None, expected_version: int | None = None, notify: bool = False,
+           note: str | None = None, expected_version: int | None = None, subscribed: frozenset[str] = frozenset(),
            reason: dict | None = None, codes=rejection_reasons.CORAL_CODES) -> StoredComment:
     """Approve or reject a stored comment; exactly one of several concurrent attempts takes effect.
 
@@ -155,8 +172,9 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
         Corrected labels (validated by the caller with :func:`validate_labels`).
     expected_version : int, optional
         The version the decider saw; a different current version is a conflict.
-    notify : bool
-        Queue a webhook event in the same transaction.
+    subscribed : set of str
+        The webhook's events: ``comment.decided``, and ``comment.released`` when the comment was in the review
+        queue, are queued in the same transaction if subscribed.
     reason : dict, optional
         A rejection's ``{"code", "detail"}`` (validated by the caller with :func:`reasons.validate`); a rejection
         without one gets the code of ``codes`` (the deployment's) the comment's reasons suggest. An approval has
@@ -195,11 +213,15 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
                                    created_at=now))
         if applied:
             authors.on_decision(session, before, decision)
-        if applied and notify:
-            session.add(OutboxEvent(event_type=DECISION_EVENT, payload={
+        if applied and events.DECIDED in subscribed:
+            session.add(OutboxEvent(event_type=events.DECIDED, payload={
                 "comment_id": client_id, "article_id": comment.article_id, "decision": decision,
                 "status": status, "labels": merged_labels, "rejection_reason": reason, "note": note, "actor": actor,
                 "decided_at": now.isoformat(), "model_version": comment.model_version}))
+        if applied and before.status == PENDING and events.RELEASED in subscribed:
+            session.add(OutboxEvent(event_type=events.RELEASED, payload={
+                "comment_id": client_id, "article_id": comment.article_id, "status": status, "decision": decision,
+                "actor": actor, "released_at": now.isoformat()}))
     current, _ = get(store, client_id)
     if not applied:
         raise Conflict(current)

@@ -54,7 +54,7 @@ class Moderation:
 
     def __init__(self, holder: ModelHolder, store: Store, language=None, thread_memory: ThreadMemory | None = None,
                  articles: ArticleCache | None = None, author_policy: dict | None = None,
-                 wordlist_cache: wordlists.WordListCache | None = None):
+                 wordlist_cache: wordlists.WordListCache | None = None, subscribed: frozenset[str] = frozenset()):
         self.holder = holder
         self.store = store
         self.language = language
@@ -63,6 +63,7 @@ class Moderation:
         self.author_policy = authors.AuthorPolicy.parse(author_policy, "AUTHOR_POLICY").model_dump(
             exclude_defaults=True) if author_policy else None
         self.wordlists = wordlist_cache or wordlists.WordListCache(store, self.articles.ttl_seconds)
+        self.subscribed = subscribed  # the webhook's events: comment.held is written with the held comments
 
     def scorer(self) -> Scorer:
         scorer = self.holder.scorer
@@ -236,7 +237,7 @@ class Moderation:
                             len(scored), error)
         elif to_store:
             try:
-                queue.save(self.store, to_store, scored)
+                queue.save(self.store, to_store, scored, self.subscribed)
             except StoreUnavailable as error:
                 log.error("store unavailable: %d comments that must be kept were not acknowledged: %s",
                           len(to_store), error)

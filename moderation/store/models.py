@@ -156,7 +156,8 @@ class User(Base):
 
 
 class OutboxEvent(Base):
-    """A decision to deliver to the comment system's webhook; kept until delivered (survives restarts)."""
+    """An event to deliver to the comment system's webhook (a comment held, released from the queue, decided);
+    kept until delivered (survives restarts)."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
@@ -168,6 +169,8 @@ class OutboxEvent(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One event per happening: a comment enters the queue once however often its request is retried.
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
 
 

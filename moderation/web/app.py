@@ -8,7 +8,7 @@ from flask import Flask
 
 from .. import settings
 from ..model.comment import MAX_THREAD
-from ..review import reasons
+from ..review import events, reasons
 from ..runtime import ModelHolder, Registry
 from ..service import ArticleCache, KeyVerifier, Moderation, ThreadMemory, WordListCache
 from ..settings import flag
@@ -38,7 +38,8 @@ DEFAULTS = {
     "RATE_LIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 to share limits between processes
     "STORE_COMMENTS": "held",  # keep comments for the review queue: held (review + reject), all, none
     "REJECTION_REASONS": None,  # codes a rejection may give (list or comma-separated); default Coral's ten
-    "WEBHOOK_URL": None,  # the comment system's endpoint for moderators' decisions
+    "WEBHOOK_URL": None,  # the comment system's endpoint for moderators' decisions (and queue events)
+    "WEBHOOK_EVENTS": None,  # what it receives: comment.held, comment.released, comment.decided (the default)
     "WEBHOOK_SECRET": None,  # HMAC-SHA256 key for the webhook signature
     "WEBHOOK_TIMEOUT": 5.0,
     "WEBHOOK_POLL_SECONDS": 1.0,
@@ -71,6 +72,9 @@ def create_app(config: dict | None = None) -> Flask:
         if isinstance(app.config[name], str):
             app.config[name] = json.loads(app.config[name]) if app.config[name].strip() else None
     app.config["REJECTION_REASONS"] = reasons.codes_from(app.config["REJECTION_REASONS"])
+    # the events written to the outbox: none without a webhook to deliver them
+    app.config["WEBHOOK_EVENTS"] = events.events_from(app.config["WEBHOOK_EVENTS"]) if app.config["WEBHOOK_URL"] \
+        else frozenset()
     if isinstance(app.config["CORAL_SIGNING_SECRETS"], str):
         app.config["CORAL_SIGNING_SECRETS"] = [s for s in app.config["CORAL_SIGNING_SECRETS"].split(",") if s]
 
@@ -101,7 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["moderation.wordlists"] = WordListCache(store, float(app.config["ARTICLE_CACHE_SECONDS"]))
     app.extensions["moderation.service"] = Moderation(
         holder, store, app.extensions.get("moderation.language"), app.extensions["moderation.threads"],
-        app.extensions["moderation.articles"], app.config["AUTHOR_POLICY"], app.extensions["moderation.wordlists"])
+        app.extensions["moderation.articles"], app.config["AUTHOR_POLICY"], app.extensions["moderation.wordlists"],
+        app.config["WEBHOOK_EVENTS"])
 
     if app.config["WEBHOOK_URL"]:
         from ..review.webhooks import Dispatcher

@@ -54,7 +54,7 @@ def decide(comment_id: str):
         if reason is not None and body.decision == "approve":
             raise InvalidInput("An approval takes no rejection reason.", field="reason")
         comment = queue.decide(store, comment_id, body.decision, f"key:{g.api_key.id}", labels, body.note,
-                               body.version, notify=bool(current_app.config["WEBHOOK_URL"]), reason=reason,
+                               body.version, subscribed=current_app.config["WEBHOOK_EVENTS"], reason=reason,
                                codes=current_app.config["REJECTION_REASONS"])
     except queue.ReviewError as error:
         raise _review_error(error) from None

@@ -201,7 +201,7 @@ def decide(client_id: str):
                                   current_app.config["REJECTION_REASONS"])
     try:
         comment = queue.decide(_store(), client_id, form.get("decision"), f"user:{g.user.name}",
-                               _labels_set(form), note, version, notify=bool(current_app.config["WEBHOOK_URL"]),
+                               _labels_set(form), note, version, subscribed=current_app.config["WEBHOOK_EVENTS"],
                                reason=reason, codes=current_app.config["REJECTION_REASONS"])
     except queue.ReviewError as error:
         raise (NotFound(str(error)) if error.status == 404 else InvalidInput(str(error), field=error.field)) from None
@@ -272,7 +272,7 @@ def bulk_apply():
     for version, client_id in items:
         try:
             queue.decide(_store(), client_id, decision, f"user:{g.user.name}", note=note,
-                         expected_version=int(version), notify=bool(current_app.config["WEBHOOK_URL"]),
+                         expected_version=int(version), subscribed=current_app.config["WEBHOOK_EVENTS"],
                          codes=current_app.config["REJECTION_REASONS"])
             done["applied"] += 1
         except queue.Conflict:
