@@ -50,9 +50,13 @@ def stored(app, client_id):
     return queue.get(app.extensions["moderation.store"], client_id)[0]
 
 
-def outbox(app):
+DECIDED = frozenset({"comment.decided"})
+
+
+def outbox(app, event_type: str = "comment.decided"):
     with app.extensions["moderation.store"].session() as session:
-        return [event.payload for event in session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))]
+        return [event.payload for event in session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == event_type)
+                                                           .order_by(OutboxEvent.id))]
 
 
 def test_a_dry_run_reports_the_new_decisions_and_changes_nothing(service):
@@ -70,7 +74,8 @@ def test_a_dry_run_reports_the_new_decisions_and_changes_nothing(service):
 def test_rescore_applies_the_new_decisions_and_keeps_the_old_ones(service):
     store = service.extensions["moderation.store"]
     current = service.extensions["moderation.model"].scorer.version
-    report = rescore(service.extensions["moderation.service"], batch_size=3, notify=True)
+    report = rescore(service.extensions["moderation.service"], batch_size=3,
+                     subscribed=frozenset({"comment.decided", "comment.released"}))
     assert report.decisions == {"approve": 2, "review": 1, "reject": 1}
     assert (report.changed, report.left_to_people) == (3, 0)
     for client_id, _, decision in QUEUE:
@@ -90,6 +95,8 @@ def test_rescore_applies_the_new_decisions_and_keeps_the_old_ones(service):
         ("laptops", "approve", "approved", "rescore")]
     assert events[1]["rejection_reason"] == {"code": "OFFENSIVE"}
     assert all(e["model_version"] == current and e["previous_model_version"] == OLD for e in events)
+    assert [(e["comment_id"], e["status"], e["actor"]) for e in outbox(service, "comment.released")] == [
+        (e["comment_id"], e["status"], e["actor"]) for e in events]
     histories = authors.histories(store, ["author-kind", "author-worst", "author-rude"], 5)
     assert (histories["author-kind"].approved, histories["author-worst"].auto_rejected) == (1, 1)
     assert histories["author-worst"].rejected == 0 and histories["author-rude"].counts()["approved"] == 0
@@ -119,11 +126,11 @@ def test_a_comment_a_person_decides_while_its_batch_is_scored_keeps_their_decisi
     def decide_meanwhile(self, incoming, scorer, explain=True):
         outcomes = score_again(self, incoming, scorer, explain)
         if any(item.id == "kind" for item in incoming):  # read and scored, not yet written
-            queue.decide(store, "kind", "reject", "user:bob", note="spam link", notify=True)
+            queue.decide(store, "kind", "reject", "user:bob", note="spam link", subscribed=DECIDED)
         return outcomes
 
     monkeypatch.setattr(Moderation, "rescore", decide_meanwhile)
-    report = rescore(service.extensions["moderation.service"], batch_size=2, notify=True)
+    report = rescore(service.extensions["moderation.service"], batch_size=2, subscribed=DECIDED)
     assert report.left_to_people == 1
     assert report.decisions == {"approve": 1, "review": 1, "reject": 1}
     kind = stored(service, "kind")

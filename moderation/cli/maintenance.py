@@ -74,7 +74,7 @@ def review_rescore(since, dry_run, batch_size):
     bar = progress("re-scoring", " comments")
     try:
         report = rescore(app.extensions["moderation.service"], since.replace(tzinfo=timezone.utc) if since else None,
-                         dry_run, batch_size, notify=bool(app.config["WEBHOOK_URL"]),
+                         dry_run, batch_size, subscribed=app.config["WEBHOOK_EVENTS"],
                          codes=app.config["REJECTION_REASONS"], on_batch=bar.update)
     except StoreUnavailable as error:
         raise InputError(f"the store is unreachable: {error}") from None

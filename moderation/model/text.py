@@ -168,7 +168,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     Parameters
     ----------
     text : str
-        The raw comment.
+        The raw comment, as :func:`normalize` takes it.
 
     Returns
     -------

@@ -255,15 +255,15 @@ class Rescore:
 RESCORE_ACTOR = "rescore"
 
 
-def apply_rescores(store: Store, rescores: list[Rescore], notify: bool = False,
+def apply_rescores(store: Store, rescores: list[Rescore], subscribed: frozenset[str] = frozenset(),
                    codes=rejection_reasons.CORAL_CODES) -> list[str]:
     """Store new results on held comments in one transaction; returns the client ids that took them.
 
     A comment takes its new result only if it is still held, undecided and at the version it was read at:
     one a person decided meanwhile is left exactly as they left it. One the new result approves or rejects
-    leaves the queue as the service's own decision (its author's counts move; with ``notify``, a
-    ``comment.decided`` event is queued for the webhook). The scores, reasons, model and decision it had are
-    kept in ``rescored``.
+    leaves the queue as the service's own decision (its author's counts move; ``comment.decided`` and
+    ``comment.released`` events are queued for the webhook if ``subscribed``). The scores, reasons, model and
+    decision it had are kept in ``rescored``.
     """
     applied = []
     now = utcnow()
@@ -288,13 +288,17 @@ def apply_rescores(store: Store, rescores: list[Rescore], notify: bool = False,
             if status == PENDING:
                 continue
             authors.on_decision(session, comment, decision, by_person=False)
-            if notify:
+            if events.DECIDED in subscribed:
                 decided = StoredComment(status=status, reasons=item.result["reasons"], flags=item.result["flags"])
-                session.add(OutboxEvent(event_type=DECISION_EVENT, payload={
+                session.add(OutboxEvent(event_type=events.DECIDED, payload={
                     "comment_id": comment.client_id, "article_id": comment.article_id, "decision": decision,
                     "status": status, "labels": comment.labels, "rejection_reason": rejection_reason(decided, codes),
                     "note": None, "actor": RESCORE_ACTOR, "decided_at": now.isoformat(),
                     "model_version": item.model_version, "previous_model_version": comment.model_version}))
+            if events.RELEASED in subscribed:
+                session.add(OutboxEvent(event_type=events.RELEASED, payload={
+                    "comment_id": comment.client_id, "article_id": comment.article_id, "status": status,
+                    "decision": decision, "actor": RESCORE_ACTOR, "released_at": now.isoformat()}))
     return applied
 
 

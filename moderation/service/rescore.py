@@ -33,7 +33,7 @@ class Report:
 
 
 def rescore(moderation: Moderation, since: datetime | None = None, dry_run: bool = False,
-            batch_size: int = DEFAULT_BATCH, notify: bool = False, codes=reasons.CORAL_CODES,
+            batch_size: int = DEFAULT_BATCH, subscribed: frozenset[str] = frozenset(), codes=reasons.CORAL_CODES,
             on_batch: Callable[[int], None] | None = None) -> Report:
     """Score the held comments no person decided (created from ``since`` on) with the served model, and apply
     the new decisions unless ``dry_run``.
@@ -48,8 +48,9 @@ def rescore(moderation: Moderation, since: datetime | None = None, dry_run: bool
         Count what the new decisions would be; change nothing.
     batch_size : int
         Comments read, scored and written together (one transaction per batch).
-    notify : bool
-        Queue a webhook event for every comment the new model approves or rejects.
+    subscribed : set of str
+        The webhook's events: ``comment.decided`` and ``comment.released`` are queued for every comment the new
+        model approves or rejects, if subscribed.
     codes : tuple of str
         The deployment's rejection reason codes, one of which an automatic rejection's event carries.
     on_batch : callable, optional
@@ -72,7 +73,7 @@ def rescore(moderation: Moderation, since: datetime | None = None, dry_run: bool
         rescores = [queue.Rescore(comment, outcome.result.as_dict(), outcome.language, scorer.version,
                                   outcome.warnings) for comment, outcome in zip(held, outcomes)]
         if not dry_run:
-            applied = set(queue.apply_rescores(moderation.store, rescores, notify, codes))
+            applied = set(queue.apply_rescores(moderation.store, rescores, subscribed, codes))
             report.left_to_people += len(rescores) - len(applied)
             rescores = [r for r in rescores if r.comment.client_id in applied]
         for item in rescores:
