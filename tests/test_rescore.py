@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from moderation.cli import main
 from moderation.review import authors, queue
 from moderation.service import Moderation
 from moderation.service.rescore import rescore
@@ -141,18 +140,6 @@ def test_a_comment_a_person_decides_while_its_batch_is_scored_keeps_their_decisi
 
 
 @pytest.fixture
-def run(capsys):
-    def invoke(*argv, expect=0):
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(argv))
-        out, err = capsys.readouterr()
-        assert exit_info.value.code == expect, err
-        assert "Traceback" not in err
-        return out, err
-    return invoke
-
-
-@pytest.fixture
 def configured(service, database_url, tiny_registry, tmp_path, monkeypatch):
     """The environment a server of ``service`` would run with, for the CLI."""
     for name, value in {"HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
@@ -162,13 +149,13 @@ def configured(service, database_url, tiny_registry, tmp_path, monkeypatch):
     return service
 
 
-def test_the_command_reports_a_dry_run_then_rescores(run, configured):
+def test_the_command_reports_a_dry_run_then_rescores(cli, configured):
     current = configured.extensions["moderation.model"].scorer.version
-    out, _ = run("review", "rescore", "--dry-run", "--batch-size", "2")
+    out, _ = cli("review", "rescore", "--dry-run", "--batch-size", "2")
     assert out == (f"dry run, nothing changed: model {current} would approve 2, hold 1 and reject 1 of 4 held "
                    "comments (3 decisions would change)\n")
     assert stored(configured, "kind").model_version == OLD and outbox(configured) == []
-    out, _ = run("review", "rescore", "--since", "2020-01-01")
+    out, _ = cli("review", "rescore", "--since", "2020-01-01")
     assert out == (f"re-scored 4 held comments with model {current}: 2 approved, 1 still held, 1 rejected "
                    "(3 decisions changed; 0 decided by a person meanwhile, left as they decided)\n")
     assert stored(configured, "kind").status == "approved" and len(outbox(configured)) == 3
@@ -178,18 +165,18 @@ def test_the_command_reports_a_dry_run_then_rescores(run, configured):
     (["--since", "yesterday"], "Invalid value for '--since'"),
     (["--batch-size", "0"], "Invalid value for '--batch-size'"),
 ])
-def test_bad_options_are_one_line_errors(run, argv, message):
-    _, err = run("review", "rescore", *argv, expect=2)
+def test_bad_options_are_one_line_errors(cli, argv, message):
+    _, err = cli("review", "rescore", *argv, expect=2)
     assert message in err
 
 
-def test_without_a_model_or_a_store_the_command_fails_in_one_line(run, configured, tmp_path, monkeypatch):
+def test_without_a_model_or_a_store_the_command_fails_in_one_line(cli, configured, tmp_path, monkeypatch):
     monkeypatch.setenv("MODERATION_MODELS_DIR", str(tmp_path / "no-models"))
-    _, err = run("review", "rescore", expect=2)
+    _, err = cli("review", "rescore", expect=2)
     assert err.startswith("error: No model is loaded") and len(err.strip().splitlines()) == 1
     assert stored(configured, "kind").model_version == OLD
     monkeypatch.setenv("MODERATION_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
-    _, err = run("review", "rescore", expect=2)
+    _, err = cli("review", "rescore", expect=2)
     assert err.startswith("error: the store is unreachable") and len(err.strip().splitlines()) == 1
 
 
