@@ -541,7 +541,7 @@ def test_approve_and_reject_move_cards_and_write_the_audit_trail(client, store):
     response = decide(client, "c-held-2", "reject", json=True, note="personal attack")
     body = response.get_json()
     assert response.status_code == 200 and body["ok"] and body["status"] == "rejected"
-    assert body["counts"] == {"review": 1, "auto-rejected": 1, "approved": 3, "rejected": 1}
+    assert body["counts"] == {"review": 1, "auto-rejected": 1, "approved": 3, "rejected": 1, "appeals": 0}
     assert "c-held-1" in card_ids(client.get("/review/queue/approved"))
     assert card_ids(client.get("/review/queue/rejected")) == ["c-held-2"]
     assert card_ids(client.get("/review/queue/review")) == ["c-held-3"]

@@ -19,14 +19,17 @@ from ..store import Store
 from ..store.models import DecisionRecord, OutboxEvent, StoredComment, utcnow
 from . import authors, events, reasons as rejection_reasons
 
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+PENDING, APPROVED, REJECTED, APPEALED = "pending", "approved", "rejected", "appealed"
+MAX_APPEAL_CHARS = 5000
 STATUS_OF_DECISION = {REVIEW: PENDING, APPROVE: APPROVED, REJECT: REJECTED}
 QUEUES = {
     "review": StoredComment.status == PENDING,
     "auto-rejected": and_(StoredComment.status == REJECTED, StoredComment.decided_by.is_(None)),
     "approved": StoredComment.status == APPROVED,
     "rejected": and_(StoredComment.status == REJECTED, StoredComment.decided_by.is_not(None)),
+    "appeals": StoredComment.status == APPEALED,
 }
+IN_A_QUEUE = (PENDING, APPEALED)  # waiting for a person: held by the service, or a rejection appealed
 SORTS = {"time": StoredComment.created_at.desc(), "oldest": StoredComment.created_at.asc()}
 
 
@@ -199,8 +202,11 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
             reason = {"code": rejection_reasons.suggest(comment.reasons, comment.flags, codes)}
         elif decision == APPROVE:
             reason = None
-        before = StoredComment(client_id=comment.client_id, author_id=comment.author_id, status=comment.status,
-                               decided_by=comment.decided_by)
+        appealed = comment.status == APPEALED
+        # an appealed comment counts in its author's history as the rejection it was until this decision
+        before = StoredComment(client_id=comment.client_id, author_id=comment.author_id,
+                               status=comment.appeal["from_status"] if appealed else comment.status,
+                               decided_by=comment.appeal["from_decided_by"] if appealed else comment.decided_by)
         now = utcnow()
         merged_labels = {**(comment.labels or {}), **(labels or {})} or None
         applied = session.execute(
@@ -217,11 +223,64 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
             session.add(OutboxEvent(event_type=events.DECIDED, payload={
                 "comment_id": client_id, "article_id": comment.article_id, "decision": decision,
                 "status": status, "labels": merged_labels, "rejection_reason": reason, "note": note, "actor": actor,
-                "decided_at": now.isoformat(), "model_version": comment.model_version}))
-        if applied and before.status == PENDING and events.RELEASED in subscribed:
+                "decided_at": now.isoformat(), "model_version": comment.model_version, "appeal": appealed}))
+        if applied and comment.status in IN_A_QUEUE and events.RELEASED in subscribed:
             session.add(OutboxEvent(event_type=events.RELEASED, payload={
                 "comment_id": client_id, "article_id": comment.article_id, "status": status, "decision": decision,
                 "actor": actor, "released_at": now.isoformat()}))
+    current, _ = get(store, client_id)
+    if not applied:
+        raise Conflict(current)
+    return current
+
+
+class NotAppealable(ReviewError):
+    """Only a rejected comment can be appealed (status 409)."""
+
+    def __init__(self, comment: StoredComment):
+        super().__init__(f"comment {comment.client_id!r} is {comment.status}: only a rejected comment can be "
+                         "appealed", status=409)
+        self.current_status, self.version = comment.status, comment.version
+
+
+def appeal(store: Store, client_id: str, text: str, actor: str, subscribed: frozenset[str] = frozenset()
+           ) -> StoredComment:
+    """Put a rejected comment back in front of moderators, in the appeals queue, with its author's words.
+
+    The appeal is in the comment's history like a decision; the decision on it is taken with :func:`decide` and
+    reaches the webhook like any other (its ``comment.decided`` event says ``"appeal": true``). With
+    ``comment.held`` subscribed, the webhook hears the comment enter the queue again.
+
+    Raises
+    ------
+    ReviewError
+        Unknown comment (404), or an appeal of more than MAX_APPEAL_CHARS characters (422).
+    NotAppealable
+        The comment is not rejected: held, approved, or already appealed (409).
+    """
+    if len(text) > MAX_APPEAL_CHARS:
+        raise ReviewError(f"an appeal is at most {MAX_APPEAL_CHARS} characters", field="text")
+    with store.session() as session:
+        comment = session.scalars(select(StoredComment).where(StoredComment.client_id == client_id)).first()
+        if comment is None:
+            raise ReviewError(f"no stored comment {client_id!r}", status=404)
+        if comment.status != REJECTED:
+            raise NotAppealable(comment)
+        now = utcnow()
+        record = {"text": text, "at": now.isoformat(), "by": actor, "from_status": comment.status,
+                  "from_decided_by": comment.decided_by}
+        applied = session.execute(
+            update(StoredComment).where(StoredComment.id == comment.id, StoredComment.version == comment.version)
+            .values(status=APPEALED, appeal=record, version=StoredComment.version + 1)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        session.add(DecisionRecord(comment_id=comment.id, decision="appeal", note=text, actor=actor,
+                                   outcome="applied" if applied else "conflict", created_at=now))
+        if applied and events.HELD in subscribed:
+            session.add(OutboxEvent(
+                event_type=events.HELD, dedupe_key=f"{events.HELD}:{client_id}:{comment.version + 1}", payload={
+                    "comment_id": client_id, "article_id": comment.article_id, "author_id": comment.author_id,
+                    "status": APPEALED, "scores": comment.scores, "flags": comment.flags, "reasons": comment.reasons,
+                    "model_version": comment.model_version, "held_at": now.isoformat(), "appeal": text}))
     current, _ = get(store, client_id)
     if not applied:
         raise Conflict(current)

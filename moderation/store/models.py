@@ -91,7 +91,8 @@ class Feedback(Base):
 class StoredComment(Base):
     """A comment the service decided on and kept: held, rejected, or (optionally) every comment.
 
-    ``status`` is where it stands now (pending review, approved, rejected); ``decided_by`` is None while
+    ``status`` is where it stands now (pending review, approved, rejected, appealed: a rejection its author
+    asked to be looked at again); ``decided_by`` is None while
     the service's own decision stands. ``version`` increases with every change, so two moderators deciding
     the same comment at once resolve to exactly one winner.
     """
@@ -122,6 +123,8 @@ class StoredComment(Base):
     # The last re-score by a newer model (``moderation review rescore``): when, the model and decision before and
     # after, the scores and reasons before. None: scored once.
     rescored: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # The commenter's appeal of a rejection: their words, when, and the status and decider it had before.
+    appeal: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (Index("ix_comments_status_created", "status", "created_at"),
                       Index("ix_comments_article", "article_id"))
 

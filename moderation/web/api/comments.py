@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify
 from ...errors import InvalidInput, NotFound, Problem
 from ...review import queue, reasons
 from .requests import json_body, require_scope
-from .schemas import DecisionRequest, HistoryEntry, StoredComment, as_json, parse
+from .schemas import AppealRequest, DecisionRequest, HistoryEntry, StoredComment, as_json, parse
 
 bp = Blueprint("comments", __name__)
 
@@ -20,6 +20,7 @@ def comment_json(comment, history) -> dict:
         model_version=comment.model_version, version=comment.version, decided_by=comment.decided_by,
         decided_at=comment.decided_at.isoformat() if comment.decided_at else None,
         created_at=comment.created_at.isoformat(),
+        appeal={k: v for k, v in comment.appeal.items() if k != "by"} if comment.appeal else None,
         history=[HistoryEntry(decision=h.decision, labels=h.labels, rejection_reason=h.rejection_reason, note=h.note,
                               actor=h.actor, outcome=h.outcome, at=h.created_at.isoformat()) for h in history]))
 
@@ -56,6 +57,26 @@ def decide(comment_id: str):
         comment = queue.decide(store, comment_id, body.decision, f"key:{g.api_key.id}", labels, body.note,
                                body.version, subscribed=current_app.config["WEBHOOK_EVENTS"], reason=reason,
                                codes=current_app.config["REJECTION_REASONS"])
+    except queue.ReviewError as error:
+        raise _review_error(error) from None
+    except queue.Conflict as conflict:
+        raise Problem(str(conflict), status=409, title="Conflict", type="/problems/conflict",
+                      current_status=conflict.comment.status, version=conflict.comment.version) from None
+    return jsonify(comment_json(*queue.get(store, comment.client_id)))
+
+
+@bp.post("/v1/comments/<path:comment_id>/appeal")
+@require_scope("score")
+def appeal(comment_id: str):
+    """Put a rejected comment back in front of moderators (the appeals queue), with its author's words."""
+    body = parse(AppealRequest, json_body())
+    store = current_app.extensions["moderation.store"]
+    try:
+        comment = queue.appeal(store, comment_id, body.text, f"key:{g.api_key.id}",
+                               current_app.config["WEBHOOK_EVENTS"])
+    except queue.NotAppealable as error:
+        raise Problem(str(error), status=409, title="Conflict", type="/problems/not-appealable",
+                      current_status=error.current_status, version=error.version) from None
     except queue.ReviewError as error:
         raise _review_error(error) from None
     except queue.Conflict as conflict:

@@ -19,8 +19,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 from .coral import ExternalModerationRequest, ExternalModerationResponse
 from .limits import LIMITED_PREFIXES
 from .perspective import AnalyzeRequest, AnalyzeResponse, ErrorEnvelope, SuggestRequest, SuggestResponse
-from .schemas import (ArticleIn, ArticleOut, AuthorOut, DecisionRequest, Health, ModerateRequest, ModerateResponse,
-                      Readiness, StoredComment, WordListIn, WordListOut)
+from .schemas import (AppealRequest, ArticleIn, ArticleOut, AuthorOut, DecisionRequest, Health, ModerateRequest,
+                      ModerateResponse, Readiness, StoredComment, WordListIn, WordListOut)
 from ..errors import PROBLEM_JSON, ProblemDetails
 
 OPENAPI_VERSION = "3.1.0"
@@ -89,6 +89,7 @@ def _link(target: tuple[str, str], description: str, **parameters: str) -> dict:
 _ARTICLE_RULE = "/v1/articles/<path:article_id>"
 _COMMENT_RULE = "/v1/comments/<path:comment_id>"
 _DECISION_RULE = "/v1/comments/<path:comment_id>/decision"
+_APPEAL_RULE = "/v1/comments/<path:comment_id>/appeal"
 _AUTHOR_RULE = "/v1/authors/<path:author_id>"
 _WORDLIST_RULE = "/v1/wordlists/<name>"
 
@@ -151,6 +152,9 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     (_ARTICLE_RULE, "GET"): {"tags": ["articles"], "errors": (404,), "responses": _ok("The article.", ArticleOut)},
     (_COMMENT_RULE, "GET"): {"tags": ["comments"], "errors": (404,),
                              "responses": _ok("The comment and its history.", StoredComment)},
+    (_APPEAL_RULE, "POST"): {
+        "tags": ["comments"], "request": AppealRequest, "errors": (404, 409),
+        "responses": _ok("The comment, now in the appeals queue.", StoredComment)},
     (_DECISION_RULE, "POST"): {
         "tags": ["comments"], "request": DecisionRequest, "errors": (404, 409),
         "responses": _ok("The comment after the decision.", StoredComment),

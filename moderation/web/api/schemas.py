@@ -236,11 +236,26 @@ class HistoryEntry(BaseModel):
     at: Timestamp
 
 
+class AppealRequest(_Body):
+    """A commenter's appeal of a rejection, sent by the comment system."""
+
+    text: str = Field(max_length=5000, description="The commenter's words (may be empty).")
+
+
+class Appeal(BaseModel):
+    """The appeal of a rejected comment: the commenter's words, when, and what it was before."""
+
+    text: str
+    at: Timestamp
+    from_status: Literal["rejected"]
+    from_decided_by: str | None = Field(description="Who had rejected it; null for the service's own rejection.")
+
+
 class StoredComment(BaseModel):
     """A comment in the review store, its status and its decision history."""
 
     id: str
-    status: Literal["pending", "approved", "rejected"]
+    status: Literal["pending", "approved", "rejected", "appealed"]
     automatic_decision: DecisionName
     article_id: str | None
     parent_id: str | None
@@ -256,6 +271,7 @@ class StoredComment(BaseModel):
     decided_by: str | None
     decided_at: Timestamp | None
     created_at: Timestamp
+    appeal: Omittable[Appeal] = None
     history: list[HistoryEntry]
 
 

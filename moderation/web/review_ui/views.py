@@ -18,8 +18,8 @@ from ...review import login_throttle, queue, reasons, users
 from ...store import StoreUnavailable
 
 bp = Blueprint("review_ui", __name__, url_prefix="/review")
-QUEUE_TITLES = {"review": "Held for review", "auto-rejected": "Auto-rejected", "approved": "Approved",
-                "rejected": "Rejected"}
+QUEUE_TITLES = {"review": "Held for review", "appeals": "Appeals", "auto-rejected": "Auto-rejected",
+                "approved": "Approved", "rejected": "Rejected"}
 SORTS = {"score": "Score", "time": "Newest", "oldest": "Oldest"}
 PUBLIC_ENDPOINTS = ("review_ui.login",)
 MAX_NOTE_CHARS = 5000
