@@ -98,3 +98,16 @@ def test_the_appeals_queue_shows_the_commenters_words(service, tmp_path):
     html = ui.get("/review/queue/appeals").get_data(as_text=True)
     assert "data-appeal" in html and "I was quoting &lt;b&gt;the councillor&lt;/b&gt;." in html
     assert "by the service" in html and 'data-count="appeals">1<' in html
+
+
+def test_a_rejection_under_appeal_teaches_nothing_until_it_is_decided(service):
+    from moderation.review.export import training_rows
+
+    app, client, headers = service
+    store = app.extensions["moderation.store"]
+    client.post("/v1/comments/a1/decision", headers=headers, json={"decision": "reject"})
+    assert [row["toxic"] for row in training_rows(store, include_feedback=False)] == [1]
+    client.post("/v1/comments/a1/appeal", headers=headers, json={"text": "It was a quote."})
+    assert training_rows(store, include_feedback=False) == []
+    client.post("/v1/comments/a1/decision", headers=headers, json={"decision": "approve"})
+    assert [row["toxic"] for row in training_rows(store, include_feedback=False)] == [0]

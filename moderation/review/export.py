@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..model.labels import LABELS, REJECT_LABELS
 from ..store import Store
 from ..store.models import Article, Feedback
-from .queue import APPROVED, reviewed_since
+from .queue import APPEALED, APPROVED, reviewed_since
 from .retention import is_purged
 
 
@@ -44,8 +44,8 @@ def training_rows(store: Store, since: datetime | None = None, include_feedback:
     """
     rows = []
     for comment in reviewed_since(store, since):
-        if comment.decided_by is None or is_purged(comment):
-            continue  # not decided yet, or its text is gone past the retention period
+        if comment.decided_by is None or comment.status == APPEALED or is_purged(comment):
+            continue  # not decided yet, contested by an appeal, or its text is gone past the retention period
         labels = labels_from_review(comment.status, comment.reasons, comment.labels)
         if not labels:
             continue
