@@ -470,7 +470,7 @@ def test_a_queue_page_costs_the_same_few_queries_for_few_or_many_cards(client, u
         threads.flush()
         statements.clear()
         client.get("/review/queue/approved")
-        assert len(statements) == few + 2 <= 12  # + the articles' and the remembered parents' queries
+        assert len(statements) == few + 2 <= 14  # + the articles' and the remembered parents' queries (threads: 2)
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
@@ -718,3 +718,37 @@ def test_users_cli_creates_lists_and_disables_users(ui_app, store, monkeypatch, 
     assert login(ui_app.test_client(), "mod1", address="10.0.0.7").status_code == 200
     assert run("password", "boss", stdin="a new long password\n")[0].startswith("password changed for boss")
     assert login(ui_app.test_client(), "boss", "a new long password", address="10.0.0.8").status_code == 302
+
+
+def test_a_card_shows_its_thread_around_it_and_the_articles_first_paragraph(app_factory):
+    """Issue 14: the comments before and after it with where each stands, a few shown and the rest collapsed."""
+    app = app_factory(STORE_COMMENTS="held", POLICY=POLICY, SECRET_KEY="k", LANGUAGE_DETECTION=False,
+                      THREAD_WRITE_SECONDS=0)
+    store = app.extensions["moderation.store"]
+    from moderation.service import keys
+
+    secret, _ = keys.create(store, "comment system", ["score", "admin"])
+    api, headers = app.test_client(), {"X-API-Key": secret}
+    api.put("/v1/articles/library", headers=headers, json={
+        "title": "Library opens Sundays", "body": "The library will open on Sundays.\n\nFines are gone too."})
+    before = [f"Sunday hours are welcome, says reader {k}." for k in range(5)]
+    after = ["Late fees never made sense.", "My kids will love this."]
+    for k, text in enumerate(before):
+        api.post("/v1/moderate", headers=headers, json={"comment": {"id": f"b{k}", "text": text, "article_id": "library"}})
+    held = api.post("/v1/moderate", headers=headers, json={"comment": {
+        "id": "held", "text": "Whoever runs the library is a pathetic idiot.", "article_id": "library"}}).get_json()
+    assert held["results"][0]["decision"] == "review"
+    for k, text in enumerate(after):
+        api.post("/v1/moderate", headers=headers, json={"comment": {"id": f"a{k}", "text": text, "article_id": "library"}})
+    users.create(store, "mod", PASSWORD, "moderator")
+    ui = app.test_client()
+    assert login(ui, "mod").status_code == 302
+    html = ui.get("/review/queue/review").get_data(as_text=True)
+    card = html[html.index('data-id="held"'):]
+    card = card[:card.index("</article>")]
+    assert "The library will open on Sundays." in card and "Fines are gone too." not in card  # the first paragraph
+    shown = re.findall(r'data-thread-comment="([^"]+)"', card)
+    assert shown == ["b0", "b1", "b2", "b3", "b4", "a0", "a1"]  # in order around it
+    assert "2 earlier comments</summary>" in card  # b0 and b1 collapsed, the last three before it shown
+    assert 'state-published">published</span> Sunday hours are welcome, says reader 4.' in card
+    assert card.index('data-thread-comment="b4"') < card.index('class="text"') < card.index('data-thread-comment="a0"')

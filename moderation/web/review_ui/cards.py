@@ -18,6 +18,8 @@ from ...store.models import Article, StoredComment, ThreadEntry
 # A span's score (the log-odds its words add to the label) above each bound is one step stronger: about the
 # thirds of the spans of the flagged validation posts in benchmarks/spans.py.
 STRENGTHS = (1.0, 1.6)
+THREAD_SHOWN = 3  # comments shown on each side of a card's comment; the rest of the thread is collapsed
+LEAD_CHARS = 400  # of the article's first paragraph
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,40 @@ class Card:
     confirmed: dict[str, int]  # labels people set on earlier decisions, 0 or 1
     author: authors.History | None = None
     rescored: str | None = None  # how a newer model changed the service's decision
+    thread: "Thread | None" = None  # the discussion around it, and the article's first paragraph
+
+
+@dataclass(frozen=True)
+class ThreadComment:
+    comment_id: str
+    text: str
+    state: str  # held, appealed, approved, rejected, auto-rejected; published: approved and not kept
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The comments before and after a card's comment on its article (as the thread memory keeps them)."""
+
+    lead: str | None  # the article's first paragraph
+    before: tuple[ThreadComment, ...]  # oldest first
+    after: tuple[ThreadComment, ...]
+
+    @property
+    def earlier(self) -> tuple[ThreadComment, ...]:
+        """The comments before the last THREAD_SHOWN of ``before``: collapsed on the card."""
+        return self.before[:-THREAD_SHOWN] if len(self.before) > THREAD_SHOWN else ()
+
+    @property
+    def shown_before(self) -> tuple[ThreadComment, ...]:
+        return self.before[-THREAD_SHOWN:]
+
+    @property
+    def shown_after(self) -> tuple[ThreadComment, ...]:
+        return self.after[:THREAD_SHOWN]
+
+    @property
+    def later(self) -> tuple[ThreadComment, ...]:
+        return self.after[THREAD_SHOWN:]
 
 
 def _number(value) -> bool:
@@ -142,15 +178,64 @@ def _wordlist_matches(reasons) -> list[dict]:
     return [r for r in reasons or [] if isinstance(r, dict) and r.get("rule") == "wordlist"]
 
 
+def _state(status: str | None, decided_by: str | None) -> str:
+    if status is None:
+        return "published"
+    if status == "rejected" and not decided_by:
+        return "auto-rejected"
+    return {"pending": "held"}.get(status, status)
+
+
+def _lead(body: str | None) -> str | None:
+    paragraph = (body or "").strip().split("\n\n")[0].strip()
+    return paragraph if len(paragraph) <= LEAD_CHARS else paragraph[:LEAD_CHARS - 1] + "…"
+
+
+def _threads(session, comments: list[StoredComment], bodies: dict[str, str]) -> dict[str, Thread]:
+    """Each card's thread: the remembered comments of its article before and after it (by when they came),
+    with where each stands, in two queries for the whole page."""
+    article_ids = {c.article_id for c in comments if c.article_id}
+    if not article_ids:
+        return {}
+    entries: dict[str, list] = {}
+    for entry in session.execute(select(ThreadEntry.article_id, ThreadEntry.comment_id, ThreadEntry.text,
+                                        ThreadEntry.created_at).where(ThreadEntry.article_id.in_(article_ids))
+                                 .order_by(ThreadEntry.id)):
+        entries.setdefault(entry.article_id, []).append(entry)
+    ids = {e.comment_id for rows in entries.values() for e in rows}
+    states = {client_id: _state(status, decided_by) for client_id, status, decided_by in session.execute(
+        select(StoredComment.client_id, StoredComment.status, StoredComment.decided_by)
+        .where(StoredComment.client_id.in_(ids)))} if ids else {}
+    threads = {}
+    for c in comments:
+        rows = [e for e in entries.get(c.article_id, []) if e.comment_id != c.client_id]
+        if not rows and not bodies.get(c.article_id):
+            continue
+
+        def thread_comment(entry) -> ThreadComment:
+            return ThreadComment(entry.comment_id, entry.text, states.get(entry.comment_id, "published"))
+
+        threads[c.client_id] = Thread(
+            _lead(bodies.get(c.article_id)),
+            tuple(thread_comment(e) for e in rows if e.created_at <= c.created_at),
+            tuple(thread_comment(e) for e in rows if e.created_at > c.created_at))
+    return threads
+
+
 def build(store: Store, comments: list[StoredComment], recent: int = 5) -> list[Card]:
-    """Cards for a page of comments: articles, parents and authors are fetched in one query each, not per card."""
+    """Cards for a page of comments: articles, parents, threads and authors are fetched in one query each (two for
+    threads), not per card."""
     article_ids = {c.article_id for c in comments if c.article_id}
     parent_ids = {c.parent_id for c in comments if c.parent_id}
     titles: dict[str, str] = {}
+    bodies: dict[str, str] = {}
     parents: dict[str, str] = {}
     with store.session() as session:
         if article_ids:
-            titles = dict(session.execute(select(Article.id, Article.title).where(Article.id.in_(article_ids))).all())
+            for article_id, title, body in session.execute(select(Article.id, Article.title, Article.body)
+                                                           .where(Article.id.in_(article_ids))):
+                titles[article_id], bodies[article_id] = title, body
+        threads = _threads(session, comments, bodies)
         if parent_ids:
             parents = dict(session.execute(select(StoredComment.client_id, StoredComment.text)
                                            .where(StoredComment.client_id.in_(parent_ids))).all())
@@ -164,4 +249,5 @@ def build(store: Store, comments: list[StoredComment], recent: int = 5) -> list[
     histories = authors.histories(store, author_ids, recent) if author_ids else {}
     return [Card(c, highlight(c.text, c.spans, _wordlist_matches(c.reasons)), titles.get(c.article_id) or None,
                  parents.get(c.parent_id), tuple(map(describe, c.reasons or [])), frozenset(c.flags or []),
-                 dict(c.labels or {}), histories.get(c.author_id), rescore_note(c)) for c in comments]
+                 dict(c.labels or {}), histories.get(c.author_id), rescore_note(c), threads.get(c.client_id))
+            for c in comments]
