@@ -155,7 +155,7 @@ def seen_context(scorer: Scorer, comments: list[Comment]) -> None:
     own = {c.text for c in comments}
     context = [t for c in comments
                for t in (*(article_sentences(c.article) if c.article else ()), *c.thread[-MAX_THREAD_EMBEDDED:])]
-    semantic.embedding([t for t in dict.fromkeys(context) if t not in own], scaled=False)
+    semantic.embedding([t for t in dict.fromkeys(context) if t not in own])
 
 
 def first_on_article(scorer: Scorer, comments: list[Comment]) -> dict:
