@@ -1,6 +1,8 @@
 """``/v1/comments/{id}``: a stored comment's status and history, and decisions through the API."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import Blueprint, Flask, current_app, g, jsonify
 
 from ...errors import InvalidInput, NotFound, Problem
@@ -25,20 +27,28 @@ def comment_json(comment, history) -> dict:
                               actor=h.actor, outcome=h.outcome, at=h.created_at.isoformat()) for h in history]))
 
 
-def _review_error(error: queue.ReviewError):
-    if error.status == 404:
-        return NotFound(str(error))
-    return InvalidInput(str(error), field=error.field)
+@contextmanager
+def _as_problems():
+    """The review domain's errors as problems: an unknown comment 404, bad input 422, a comment that cannot be
+    appealed or a decision that lost a race 409 (with where the comment stands now)."""
+    try:
+        yield
+    except queue.NotAppealable as error:
+        raise Problem(str(error), status=409, title="Conflict", type="/problems/not-appealable",
+                      current_status=error.current_status, version=error.version) from None
+    except queue.ReviewError as error:
+        raise (NotFound(str(error)) if error.status == 404 else InvalidInput(str(error), field=error.field)) from None
+    except queue.Conflict as conflict:
+        raise Problem(str(conflict), status=409, title="Conflict", type="/problems/conflict",
+                      current_status=conflict.comment.status, version=conflict.comment.version) from None
 
 
 @bp.get("/v1/comments/<path:comment_id>")
 @require_scope("score")
 def get_comment(comment_id: str):
     """Current status and decision history of a stored comment."""
-    try:
+    with _as_problems():
         return jsonify(comment_json(*queue.get(current_app.extensions["moderation.store"], comment_id)))
-    except queue.ReviewError as error:
-        raise _review_error(error) from None
 
 
 @bp.post("/v1/comments/<path:comment_id>/decision")
@@ -49,7 +59,7 @@ def decide(comment_id: str):
     body = parse(DecisionRequest, json_body())
     store = current_app.extensions["moderation.store"]
     scorer = current_app.extensions["moderation.model"].scorer
-    try:
+    with _as_problems():
         labels = queue.validate_labels(body.labels, scorer.labels if scorer else [])
         reason = reasons.validate(body.reason, current_app.config["REJECTION_REASONS"])
         if reason is not None and body.decision == "approve":
@@ -57,11 +67,6 @@ def decide(comment_id: str):
         comment = queue.decide(store, comment_id, body.decision, f"key:{g.api_key.id}", labels, body.note,
                                body.version, subscribed=current_app.config["WEBHOOK_EVENTS"], reason=reason,
                                codes=current_app.config["REJECTION_REASONS"])
-    except queue.ReviewError as error:
-        raise _review_error(error) from None
-    except queue.Conflict as conflict:
-        raise Problem(str(conflict), status=409, title="Conflict", type="/problems/conflict",
-                      current_status=conflict.comment.status, version=conflict.comment.version) from None
     return jsonify(comment_json(*queue.get(store, comment.client_id)))
 
 
@@ -71,17 +76,9 @@ def appeal(comment_id: str):
     """Put a rejected comment back in front of moderators (the appeals queue), with its author's words."""
     body = parse(AppealRequest, json_body())
     store = current_app.extensions["moderation.store"]
-    try:
+    with _as_problems():
         comment = queue.appeal(store, comment_id, body.text, f"key:{g.api_key.id}",
                                current_app.config["WEBHOOK_EVENTS"])
-    except queue.NotAppealable as error:
-        raise Problem(str(error), status=409, title="Conflict", type="/problems/not-appealable",
-                      current_status=error.current_status, version=error.version) from None
-    except queue.ReviewError as error:
-        raise _review_error(error) from None
-    except queue.Conflict as conflict:
-        raise Problem(str(conflict), status=409, title="Conflict", type="/problems/conflict",
-                      current_status=conflict.comment.status, version=conflict.comment.version) from None
     return jsonify(comment_json(*queue.get(store, comment.client_id)))
 
 
