@@ -89,8 +89,7 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         """
         embedding, semantic_context = self.semantic.transform(comments)
         if self.semantic.__dict__.get("specificity_") is not None:
-            gated = np.array([name not in ("no_context", "log_length") for name in self.CONTEXT_FEATURES])
-            context = np.where(gated, context * semantic_context[:, -1:], context)
+            context = np.where(_GATED, context * semantic_context[:, -1:], context)
         return embedding, np.hstack([context, semantic_context * self.context_scale], dtype=np.float32)
 
     def _fit(self, comments: list[Comment]) -> tuple[list[sp.csr_matrix], dict[str, str]]:
@@ -336,6 +335,10 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
             has, cos.T, lsa.T, np.sqrt(np.maximum(cos[:2].T, 0)), (shared / np.maximum(own_words, 1))[:, None],
             (np.log1p(own_words) / 5)[:, None], 1 - has.max(axis=1, keepdims=True),
         ], axis=1, dtype=np.float32)
+
+
+# The word-level context columns a comment's specificity scales: all but its length and whether it has context.
+_GATED = np.array([name not in ("no_context", "log_length") for name in CommentFeaturizer.CONTEXT_FEATURES])
 
 
 @dataclass(frozen=True)

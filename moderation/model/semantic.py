@@ -100,11 +100,9 @@ class SemanticContext(TransformerMixin, BaseEstimator):
             return
         rng = np.random.default_rng(0)
         elsewhere = [placed[j] for j in rng.integers(len(placed), size=len(placed))]
-        pairs = [(Comment(c.text, c.article), Comment(c.text, o.article)) for c, o in zip(placed, elsewhere)
-                 if o.article != c.article]
-        target = (context_similarity(self, [own for own, _ in pairs])
-                  - context_similarity(self, [moved for _, moved in pairs]))
-        embedded = self.embedding([c.text for c, _ in pairs])
+        moved = [i for i, (c, o) in enumerate(zip(placed, elsewhere)) if o.article != c.article]
+        target = own[moved] - context_similarity(self, [Comment(placed[i].text, elsewhere[i].article) for i in moved])
+        embedded = self.embedding([placed[i].text for i in moved])
         ridge = RidgeCV(alphas=np.logspace(-2, 3, 11)).fit(embedded, target)
         predicted = ridge.predict(embedded)
         low, high = np.quantile(predicted, SPECIFICITY_RANGE)
@@ -192,8 +190,8 @@ class SemanticContext(TransformerMixin, BaseEstimator):
                 features[i, 9] = 1.0
         if self.__dict__.get("specificity_") is not None:  # evidence from context counts as far as it is specific
             specific = self.specificity(own)
-            features[:, :11] *= specific[:, None]
-            features[:, 11] = specific
+            features[:, :_SPECIFIC] *= specific[:, None]
+            features[:, _SPECIFIC] = specific
         return features[:, : self.n_features_out_ - self.dimensions_]  # models fitted before a column was added
 
     def _embed(self, texts: list[str], keep: bool) -> np.ndarray:
@@ -205,6 +203,9 @@ class SemanticContext(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         return {k: v for k, v in super().__getstate__().items() if k != "_cache"}
+
+
+_SPECIFIC = SemanticContext.CONTEXT_FEATURES.index("sem_specific")  # the last column; every one before it is gated
 
 
 def _context_texts(comment: Comment) -> list[str]:
