@@ -37,3 +37,10 @@ def flag(value, default: bool = True) -> bool:
 def env_flag(name: str, default: bool = True) -> bool:
     """:func:`flag` of the environment variable ``name``."""
     return flag(os.environ.get(name), default)
+
+
+def names(setting) -> list[str]:
+    """A list setting: a list, or a comma-separated string (as the environment gives it); each entry stripped,
+    blank ones dropped."""
+    values = setting.split(",") if isinstance(setting, str) else list(setting or [])
+    return [str(value).strip() for value in values if str(value).strip()]

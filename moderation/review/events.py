@@ -8,6 +8,7 @@ Each event is written to the outbox in the transaction that makes it happen (:mo
 """
 from __future__ import annotations
 
+from .. import settings
 from ..errors import InvalidInput
 
 HELD, RELEASED, DECIDED = "comment.held", "comment.released", "comment.decided"
@@ -23,8 +24,7 @@ def events_from(setting) -> frozenset[str]:
     """The subscribed events: a list or a comma-separated string of :data:`EVENTS`; :data:`DEFAULT` when unset."""
     if setting is None or setting == "":
         return DEFAULT
-    values = setting.split(",") if isinstance(setting, str) else list(setting)
-    chosen = frozenset(str(value).strip() for value in values if str(value).strip())
+    chosen = frozenset(settings.names(setting))
     unknown = sorted(chosen - set(EVENTS))
     if unknown:
         raise UnknownEvent(f"unknown webhook event {unknown[0]!r} (known: {', '.join(EVENTS)})",

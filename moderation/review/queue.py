@@ -109,14 +109,23 @@ _INSERT_EVENT = {name: dialect.insert(OutboxEvent).on_conflict_do_nothing(index_
                  for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
-def _held_events(rows: list[dict], now) -> list[dict]:
-    """Outbox rows of ``comment.held`` for freshly stored comments, one per comment whatever the retries."""
-    return [{"event_type": events.HELD, "dedupe_key": f"{events.HELD}:{row['client_id']}", "attempts": 0,
-             "next_attempt_at": now, "created_at": now, "payload": {
+def _held_events(rows: list[dict], now, appeal: str | None = None) -> list[dict]:
+    """Outbox rows of ``comment.held`` for comments entering a queue (``rows`` as stored: fresh ones, or an
+    appealed one with the commenter's ``appeal``), one per comment and version whatever the retries."""
+    return [{"event_type": events.HELD, "dedupe_key": f"{events.HELD}:{row['client_id']}:{row['version']}",
+             "attempts": 0, "next_attempt_at": now, "created_at": now, "payload": {
                  "comment_id": row["client_id"], "article_id": row["article_id"], "author_id": row["author_id"],
-                 "status": PENDING, "scores": row["scores"], "flags": row["flags"], "reasons": row["reasons"],
-                 "model_version": row["model_version"], "held_at": now.isoformat()}}
+                 "status": row["status"], "scores": row["scores"], "flags": row["flags"], "reasons": row["reasons"],
+                 "model_version": row["model_version"], "held_at": now.isoformat(),
+                 **({"appeal": appeal} if appeal is not None else {})}}
             for row in rows]
+
+
+def _released(comment: StoredComment, status: str, decision: str, actor: str, now) -> OutboxEvent:
+    """The ``comment.released`` event of a comment leaving a queue."""
+    return OutboxEvent(event_type=events.RELEASED, payload={
+        "comment_id": comment.client_id, "article_id": comment.article_id, "status": status, "decision": decision,
+        "actor": actor, "released_at": now.isoformat()})
 
 
 def rejection_reason(comment: StoredComment, codes=rejection_reasons.CORAL_CODES) -> dict | None:
@@ -225,9 +234,7 @@ def decide(store: Store, client_id: str, decision: str, actor: str, labels: dict
                 "status": status, "labels": merged_labels, "rejection_reason": reason, "note": note, "actor": actor,
                 "decided_at": now.isoformat(), "model_version": comment.model_version, "appeal": appealed}))
         if applied and comment.status in IN_A_QUEUE and events.RELEASED in subscribed:
-            session.add(OutboxEvent(event_type=events.RELEASED, payload={
-                "comment_id": client_id, "article_id": comment.article_id, "status": status, "decision": decision,
-                "actor": actor, "released_at": now.isoformat()}))
+            session.add(_released(comment, status, decision, actor, now))
     current, _ = get(store, client_id)
     if not applied:
         raise Conflict(current)
@@ -276,11 +283,10 @@ def appeal(store: Store, client_id: str, text: str, actor: str, subscribed: froz
         session.add(DecisionRecord(comment_id=comment.id, decision="appeal", note=text, actor=actor,
                                    outcome="applied" if applied else "conflict", created_at=now))
         if applied and events.HELD in subscribed:
-            session.add(OutboxEvent(
-                event_type=events.HELD, dedupe_key=f"{events.HELD}:{client_id}:{comment.version + 1}", payload={
-                    "comment_id": client_id, "article_id": comment.article_id, "author_id": comment.author_id,
-                    "status": APPEALED, "scores": comment.scores, "flags": comment.flags, "reasons": comment.reasons,
-                    "model_version": comment.model_version, "held_at": now.isoformat(), "appeal": text}))
+            row = {"client_id": client_id, "article_id": comment.article_id, "author_id": comment.author_id,
+                   "status": APPEALED, "scores": comment.scores, "flags": comment.flags, "reasons": comment.reasons,
+                   "model_version": comment.model_version, "version": comment.version + 1}
+            session.add(OutboxEvent(**_held_events([row], now, appeal=text)[0]))
     current, _ = get(store, client_id)
     if not applied:
         raise Conflict(current)
@@ -355,9 +361,7 @@ def apply_rescores(store: Store, rescores: list[Rescore], subscribed: frozenset[
                     "note": None, "actor": RESCORE_ACTOR, "decided_at": now.isoformat(),
                     "model_version": item.model_version, "previous_model_version": comment.model_version}))
             if events.RELEASED in subscribed:
-                session.add(OutboxEvent(event_type=events.RELEASED, payload={
-                    "comment_id": comment.client_id, "article_id": comment.article_id, "status": status,
-                    "decision": decision, "actor": RESCORE_ACTOR, "released_at": now.isoformat()}))
+                session.add(_released(comment, status, decision, RESCORE_ACTOR, now))
     return applied
 
 

@@ -5,6 +5,7 @@ pre-filled with :func:`suggest`; the service's own rejections get the suggestion
 """
 from __future__ import annotations
 
+from .. import settings
 from ..errors import InvalidInput
 
 # Coral's RejectionReasonCode values, in Coral's order; OTHER takes free text.
@@ -26,8 +27,7 @@ def codes_from(setting) -> tuple[str, ...]:
     """The configured codes (a list, or a comma-separated string); OTHER is always among them."""
     if setting is None or setting == "":
         return CORAL_CODES
-    values = setting.split(",") if isinstance(setting, str) else list(setting)
-    codes = tuple(dict.fromkeys(str(code).strip().upper() for code in values if str(code).strip()))
+    codes = tuple(dict.fromkeys(code.upper() for code in settings.names(setting)))
     return codes if OTHER in codes else codes + (OTHER,)
 
 

@@ -208,17 +208,12 @@ def _threads(session, comments: list[StoredComment], bodies: dict[str, str]) -> 
         .where(StoredComment.client_id.in_(ids)))} if ids else {}
     threads = {}
     for c in comments:
-        rows = [e for e in entries.get(c.article_id, []) if e.comment_id != c.client_id]
-        if not rows and not bodies.get(c.article_id):
-            continue
-
-        def thread_comment(entry) -> ThreadComment:
-            return ThreadComment(entry.comment_id, entry.text, states.get(entry.comment_id, "published"))
-
-        threads[c.client_id] = Thread(
-            _lead(bodies.get(c.article_id)),
-            tuple(thread_comment(e) for e in rows if e.created_at <= c.created_at),
-            tuple(thread_comment(e) for e in rows if e.created_at > c.created_at))
+        rows = [(e.created_at, ThreadComment(e.comment_id, e.text, states.get(e.comment_id, "published")))
+                for e in entries.get(c.article_id, []) if e.comment_id != c.client_id]
+        if rows or bodies.get(c.article_id):
+            threads[c.client_id] = Thread(_lead(bodies.get(c.article_id)),
+                                          tuple(t for at, t in rows if at <= c.created_at),
+                                          tuple(t for at, t in rows if at > c.created_at))
     return threads
 
 
