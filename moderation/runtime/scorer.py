@@ -80,11 +80,12 @@ class Scorer:
         Off-topic reads the comment's context: the words of the comment alone do not explain it.
         """
         features, classifier = self.pipeline[0], self.pipeline[-1]
+        context_labels = set() if features.semantic is None else set(self.labels) - set(classifier.text_only)
         for comment, result in zip(comments, results):
             labels = [label for label in result.decision.flags if label in classifier.text_only]
             result.spans = explain(features, classifier, comment.text, labels)
             for reason in result.decision.reasons:
-                if reason.get("label") not in classifier.text_only and features.semantic is not None:
+                if reason.get("label") in context_labels:
                     compared = features.semantic.compared_with(comment)
                     if compared is not None:
                         reason["compared_with"] = compared
