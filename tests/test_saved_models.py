@@ -1,10 +1,12 @@
-"""A model saved before the layered layout (commit bf51a12) still loads, and scores bit for bit as it did then.
+"""A model saved before the layered layout (commit bf51a12) still loads, and scores as it did then.
 
 ``fixtures/premove`` holds the tiny model of ``conftest._train_tiny``, trained and saved at bf51a12 (when its
 classes were pickled as ``moderation.features.CommentFeaturizer`` and so on), and ``expected.json``: the cases
 below and what :func:`outputs` computed for them at that commit. Training is not deterministic to the last
 bit (liblinear shuffles with the global random state), so the saved model, not a retrained one, is what
-pins the scores down.
+pins the scores down. Probabilities are compared to float32's precision: numpy picks its vector kernels by
+CPU, and sums taken in another order differ in the last bits on another machine (an AMD EPYC here, where the
+fixture was made on another CPU), which no loading defect could produce.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sklearn
 
@@ -52,10 +55,12 @@ def test_the_old_module_paths_resolve_only_while_loading(premove_scorer):
 
 
 def test_the_saved_model_scores_as_before_the_move(premove_scorer):
-    """Scores and decisions bit for bit; the explaining spans were redesigned since (issue 13) and are not compared."""
+    """Probabilities to float32's precision, rounded scores and decisions exactly; the explaining spans were
+    redesigned since (issue 13) and are not compared."""
     got = outputs(premove_scorer, EXPECTED["cases"])
-    for key in ("labels", "single", "batch"):
-        assert got[key] == EXPECTED[key], key
+    assert got["labels"] == EXPECTED["labels"]
+    for key in ("single", "batch"):
+        np.testing.assert_allclose(got[key], EXPECTED[key], rtol=2e-6, atol=1e-7, err_msg=key)
     without_spans = [[{k: v for k, v in r.items() if k != "spans"} for r in results]
                      for results in (got["results"], EXPECTED["results"])]
     assert without_spans[0] == without_spans[1]
