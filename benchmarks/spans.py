@@ -40,13 +40,16 @@ VALIDATION_SIZE = 0.15  # of the training side: the posts the span thresholds ar
 BOOTSTRAP = 2000
 TOXIC_SHARE = 0.5  # a post is judged toxic when more than half of its raters did not tick "not toxic"
 # The other corpora the model is trained on beside the toxic spans training posts, chosen on the validation
-# posts (F1 of the contribution spans of the flagged labels at 0.6 / 0.5): none 0.460, C3 0.507, C3 + davidson 0.490.
+# posts (F1 of the contribution spans of the flagged labels at 0.6 / 0.5, lexical model, 2026-12-06): none 0.460,
+# C3 0.507, C3 + davidson 0.490.
 OTHER_CORPORA = ("c3",)
-# train() is given the whole training part and picks its flag thresholds on 15% of it (no test part of its own).
-TRAIN_SPLIT = (0.0, 0.15)
+# train() is given the whole training part (no test part of its own) and picks its flag thresholds on its
+# article folds.
 # The grids the thresholds are chosen from.
 SCORE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 SHARE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+# Shares of a label's flag threshold from which its words are explained (1: flagged labels only).
+OF_FLAG_GRID = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
 DROP_GRID = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
 # The occlusion explanation the service shipped before contributions: each word (at most 60 runs of
 # neighbouring words) removed in turn, its score the drop of the label's probability, kept from 0.02.
@@ -141,12 +144,28 @@ class Explained:
         self.flagged_words = [score_words(self.features, self.classifier, text, flags) if flags else None
                               for text, flags in zip(texts, self.flags)]
         self.toxic_words = [score_words(self.features, self.classifier, text, ["toxic"]) for text in texts]
+        # Every toxicity label's word scores, and each post's probabilities as shares of the labels' flag thresholds.
+        self.text_labels = [label for label in self.labels if label in text_only]
+        self.all_words = [score_words(self.features, self.classifier, text, self.text_labels) for text in texts]
+        flag = np.array([metadata["thresholds"][label]["flag"] for label in self.text_labels])
+        self.of_flag = self.scores[:, [self.labels.index(label) for label in self.text_labels]] / flag
         self.drops = self._occlusion_drops()
 
     def contributions(self, min_score: float, min_share: float, every_post: bool = False) -> list[set[int]]:
         """Characters of the contribution spans: the flagged toxicity labels' (union), or the toxic label's."""
         words = self.toxic_words if every_post else self.flagged_words
         return [characters(w.spans(min_score, min_share)) if w else set() for w in words]
+
+    def contributions_from(self, share_of_flag: float, min_score: float, min_share: float) -> list[set[int]]:
+        """Characters of the contribution spans of every toxicity label whose probability reaches ``share_of_flag``
+        of its flag threshold (1: the flagged labels), flagged or not."""
+        predictions = []
+        for words, shares in zip(self.all_words, self.of_flag):
+            spans = []
+            for k in np.flatnonzero(shares >= share_of_flag).tolist():
+                spans += words._label_spans(self.text_labels[k], words.scores[:, k], min_score, min_share)
+            predictions.append(characters(spans))
+        return predictions
 
     def occlusion(self, min_drop: float) -> list[set[int]]:
         """Characters of the words whose removal drops a flagged toxicity label's probability by ``min_drop``."""
@@ -171,9 +190,9 @@ class Explained:
     def subset(self, keep: np.ndarray) -> "Explained":
         """The same, for the posts where ``keep`` is true."""
         part = copy.copy(self)
-        for name in ("texts", "flags", "flagged_words", "toxic_words", "drops"):
+        for name in ("texts", "flags", "flagged_words", "toxic_words", "all_words", "drops"):
             setattr(part, name, [x for x, k in zip(getattr(self, name), keep) if k])
-        part.scores = self.scores[keep]
+        part.scores, part.of_flag = self.scores[keep], self.of_flag[keep]
         return part
 
 
@@ -198,13 +217,19 @@ def _result(predictions: list[set[int]], gold: list[set[int]], **extra) -> dict:
 def evaluate(validation: Explained, val_gold: list[set[int]], test: Explained, test_gold: list[set[int]]) -> dict:
     """Every method on the test posts, thresholds chosen on the validation posts."""
     contribution_grid = [(score, share) for score in SCORE_GRID for share in SHARE_GRID]
+    grids = {"contributions": contribution_grid, "contributions_every_post": contribution_grid,
+             "contributions_from": [(of_flag, *point) for of_flag in OF_FLAG_GRID for point in contribution_grid],
+             "occlusion": [(drop,) for drop in DROP_GRID]}
     chosen, choices = {}, {}
     for key, predict in (("contributions", validation.contributions),
                          ("contributions_every_post", partial(validation.contributions, every_post=True)),
+                         ("contributions_from", validation.contributions_from),
                          ("occlusion", validation.occlusion)):
-        grid = contribution_grid if key.startswith("contributions") else [(drop,) for drop in DROP_GRID]
+        grid = grids[key]
         point, f1, tried = _best(grid, predict, val_gold)
         chosen[key] = point
+        if key == "contributions_from":  # 441 points: the best of each share of the flag threshold
+            tried = [max((t for t in tried if t["point"][0] == share), key=lambda t: t["f1"]) for share in OF_FLAG_GRID]
         choices[key] = {"thresholds": list(point), "validation_f1": round(f1, 4), "grid": tried}
     results = {
         "nothing": _result([set() for _ in test.texts], test_gold),
@@ -215,6 +240,8 @@ def evaluate(validation: Explained, val_gold: list[set[int]], test: Explained, t
                                  thresholds=list(chosen["contributions"])),
         "contributions_every_post": _result(test.contributions(*chosen["contributions_every_post"], every_post=True),
                                             test_gold, thresholds=list(chosen["contributions_every_post"])),
+        "contributions_from": _result(test.contributions_from(*chosen["contributions_from"]), test_gold,
+                                      thresholds=list(chosen["contributions_from"])),
     }
     difference = results["contributions"]["_values"] - results["occlusion_shipped"]["_values"]
     low, high = bootstrap(difference)
@@ -236,7 +263,7 @@ def measure() -> dict:
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LabelSkippedWarning)
-        pipeline, metadata = train(TrainingData(training), seed=SEED, split=TRAIN_SPLIT, log=_quiet)
+        pipeline, metadata = train(TrainingData(training), seed=SEED, test_size=0.0, log=_quiet)
     fit_seconds = time.perf_counter() - started
     texts = posts["text"].tolist()
     judged_toxic = (corpus.loc[posts["id"], "toxic"] > TOXIC_SHARE).to_numpy()
@@ -249,7 +276,7 @@ def measure() -> dict:
                                    f"{VALIDATION_SIZE} of the rest", "bootstrap": BOOTSTRAP,
             "gold": "characters highlighted by a strict majority of the post's raters (annotations.csv rows)",
             "judged_toxic": f"share of the post's raters not ticking 'not toxic' > {TOXIC_SHARE}",
-            "training": ["toxic-spans training posts", *OTHER_CORPORA], "train_split": list(TRAIN_SPLIT),
+            "training": ["toxic-spans training posts", *OTHER_CORPORA], "test_size": 0.0,
             "spans": "union over the post's flagged toxicity labels (the labels that read the text alone)",
             "service_defaults": {"min_word_score": MIN_WORD_SCORE, "min_share_of_top": MIN_SHARE_OF_TOP},
             "python": platform.python_version(),
@@ -270,6 +297,7 @@ METHODS = {
     "occlusion": "occlusion, drop threshold chosen on validation, flagged labels",
     "contributions": "**contributions (now)**: flagged toxicity labels, thresholds chosen on validation",
     "contributions_every_post": "contributions, toxic label explained on every post (flagged or not)",
+    "contributions_from": "contributions, every toxicity label from a share of its flag threshold (chosen on validation)",
 }
 
 

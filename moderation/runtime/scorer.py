@@ -7,7 +7,7 @@ import numpy as np
 
 from ..model.comment import Comment
 from .artifact import Artifact
-from .explain import explain
+from .explain import EXPLAIN_FROM, explain
 from .policy import Decision, Policy
 
 # Up to this many comments, featurising without scipy matrices (CommentFeaturizer.rows) is faster than the
@@ -70,19 +70,21 @@ class Scorer:
             decision = (policies[i] if policies else self.policy).decide(scores)
             results.append(Result(scores, decision))
         if explain:
-            self._explain(comments, results)
+            self._explain(comments, results, policies or [self.policy] * len(comments))
         return results
 
-    def _explain(self, comments: list[Comment], results: list[Result]) -> None:
-        """Spans for each flagged label that reads the text alone (the toxicity labels); the reason of a label
-        that reads the context (off-topic) says what the comment was compared with (with the semantic tier).
+    def _explain(self, comments: list[Comment], results: list[Result], policies: list[Policy]) -> None:
+        """Spans for each label that reads the text alone (the toxicity labels) and scores at least EXPLAIN_FROM
+        of its flag threshold; the reason of a label that reads the context (off-topic) says what the comment
+        was compared with (with the semantic tier).
 
         Off-topic reads the comment's context: the words of the comment alone do not explain it.
         """
         features, classifier = self.pipeline[0], self.pipeline[-1]
         context_labels = set() if features.semantic is None else set(self.labels) - set(classifier.text_only)
-        for comment, result in zip(comments, results):
-            labels = [label for label in result.decision.flags if label in classifier.text_only]
+        for comment, result, policy in zip(comments, results, policies):
+            labels = [label for label in classifier.text_only if label in result.scores
+                      and result.scores[label] >= EXPLAIN_FROM * policy.thresholds.get(label, {}).get("flag", 0.5)]
             result.spans = explain(features, classifier, comment.text, labels)
             for reason in result.decision.reasons:
                 if reason.get("label") in context_labels:

@@ -1,4 +1,4 @@
-"""What a review card shows: the comment with its flagged spans and word-list matches highlighted, its article's
+"""What a review card shows: the comment with its explaining spans and word-list matches highlighted, its article's
 title, its parent's text, its author's history.
 
 Every piece of comment text is escaped here; templates never mark user text safe.
@@ -148,7 +148,7 @@ def _valid_spans(text: str, spans) -> list[tuple[int, int, str, float]]:
 
 
 def highlight(text: str, spans, matches=()) -> Markup:
-    """``text`` escaped, with each stretch covered by flagged spans in one ``<mark>`` naming labels and scores,
+    """``text`` escaped, with each stretch covered by explaining spans in one ``<mark>`` naming labels and scores,
     and each stretch a word list matched (``matches``: its reasons) in a ``<mark class="wordlist">``."""
     valid = _valid_spans(text, spans)
     listed = [(m["begin"], m["end"], f"{m.get('list')}: {m.get('entry')}") for m in matches
