@@ -295,9 +295,10 @@ METHODS = {
     "every_word": "highlight every word",
     "occlusion_shipped": "occlusion (before): drop >= 0.02, flagged labels",
     "occlusion": "occlusion, drop threshold chosen on validation, flagged labels",
-    "contributions": "**contributions (now)**: flagged toxicity labels, thresholds chosen on validation",
+    "contributions": "contributions (the release before): flagged toxicity labels, thresholds chosen on validation",
     "contributions_every_post": "contributions, toxic label explained on every post (flagged or not)",
-    "contributions_from": "contributions, every toxicity label from a share of its flag threshold (chosen on validation)",
+    "contributions_from": "**contributions (now)**: every toxicity label from a share of its flag threshold, all three "
+                          "thresholds chosen on validation",
 }
 
 
