@@ -139,7 +139,7 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         """
         comments = as_comments(X)
         n = len(comments)
-        normalized = [normalize(c.text) for c in comments]
+        normalized = [normalize_recent(c.text) for c in comments]  # cached: a scored text is often normalised again next
         groups = [_group_texts(c) for c in comments]
         context_texts = list(dict.fromkeys(t for g in groups for texts in g[1:] for t in texts))
         cache = self._get_context_cache()
