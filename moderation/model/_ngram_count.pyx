@@ -12,7 +12,10 @@ also places each n-gram of one text that the vocabulary knows, for explanations 
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport qsort
+
+
+cdef extern from *:
+    int __builtin_ctzll(unsigned long long) nogil  # gcc and clang: the lowest set bit's position
 
 cdef uint64_t _P = 0x100000001B3ULL  # as moderation.model.ngrams._P
 cdef uint64_t _GOLDEN = 0x9E3779B97F4A7C15ULL
@@ -98,14 +101,41 @@ cdef Py_ssize_t _word_columns(const uint32_t[::1] codes, int64_t start, int64_t 
     return m
 
 
-cdef int _compare(const void* a, const void* b) noexcept nogil:
-    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
-    return (x > y) - (x < y)
+cdef Py_ssize_t _tally(const int64_t[::1] found, Py_ssize_t m, int32_t[::1] tally, uint64_t[::1] seen,
+                       int32_t[::1] columns, float[::1] counts, Py_ssize_t out) noexcept nogil:
+    """Append the distinct columns of ``found[:m]`` to ``columns[out:]`` in increasing order, each with its count,
+    and return the new end; ``tally`` and ``seen`` are left zero as they came.
+
+    A count per column and a bit per column seen, read back word by word: no sorting (a comparison sort
+    through a callback took five times as long as finding the n-grams).
+    """
+    cdef Py_ssize_t k, lowest = seen.shape[0], highest = -1, w
+    cdef int64_t column
+    cdef uint64_t bits
+    for k in range(m):
+        column = found[k]
+        if tally[column] == 0:
+            w = column >> 6
+            seen[w] |= (<uint64_t>1) << (column & 63)
+            lowest = min(lowest, w)
+            highest = max(highest, w)
+        tally[column] += 1
+    for w in range(lowest, highest + 1):
+        bits = seen[w]
+        while bits:
+            column = (w << 6) + __builtin_ctzll(bits)
+            columns[out] = <int32_t>column
+            counts[out] = <float>tally[column]
+            tally[column] = 0
+            out += 1
+            bits &= bits - 1
+        seen[w] = 0
+    return out
 
 
 def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::1] ends, const int64_t[::1] part,
           const unsigned char[::1] words, const int64_t[::1] lows, const int64_t[::1] highs, tuple keys,
-          tuple values):
+          tuple values, int64_t width):
     """Counts of each text's n-grams over its part's vocabulary, as CSR arrays with sorted columns.
 
     Parameters
@@ -121,12 +151,14 @@ def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::
     keys, values : tuples of arrays, one of each per part
         Each part's vocabulary as a hash table (moderation.model.ngrams._HashTable): uint64 n-gram hashes in the
         slots of a power-of-two array (0 where empty), and the int32 column in the same slot.
+    width : int
+        More than any column of any part (the widest vocabulary's size).
 
     Returns
     -------
     indptr : int32 array, columns : int32 array, counts : float32 array
     """
-    cdef Py_ssize_t n_texts = starts.shape[0], d, m, k, run, out = 0
+    cdef Py_ssize_t n_texts = starts.shape[0], d, m, out = 0
     cdef int64_t capacity = 0, p
     for d in range(n_texts):
         capacity += (ends[d] - starts[d]) * (highs[part[d]] - lows[part[d]] + 1)
@@ -136,6 +168,8 @@ def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::
     indptr_array = np.zeros(n_texts + 1, dtype=np.int32)
     columns_array = np.empty(max(capacity, 1), dtype=np.int32)
     counts_array = np.empty(max(capacity, 1), dtype=np.float32)
+    cdef int32_t[::1] tally = np.zeros(max(width, 1), dtype=np.int32)
+    cdef uint64_t[::1] seen = np.zeros(max(width, 1) // 64 + 1, dtype=np.uint64)
     cdef int64_t[::1] found = found_array, token_begin = begin_array, token_end = end_array
     cdef int32_t[::1] indptr = indptr_array, columns = columns_array
     cdef float[::1] counts = counts_array
@@ -153,17 +187,7 @@ def count(const uint32_t[::1] codes, const int64_t[::1] starts, const int64_t[::
             else:
                 m = _char_columns(codes, starts[d], ends[d], lows[p], highs[p], table_keys, table_values, found,
                                   nowhere)
-            if m > 1:
-                qsort(&found[0], m, sizeof(int64_t), _compare)
-            k = 0
-            while k < m:
-                run = k
-                while run < m and found[run] == found[k]:
-                    run += 1
-                columns[out] = <int32_t>found[k]
-                counts[out] = <float>(run - k)
-                out += 1
-                k = run
+            out = _tally(found, m, tally, seen, columns, counts, out)
             indptr[d + 1] = <int32_t>out
     return indptr_array, columns_array[:out], counts_array[:out]
 
