@@ -9,17 +9,20 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..runtime.artifact import ArtifactError, load, read_metadata
-from ..runtime.scorer import Scorer
 from .records import Record, chunked
+
+if TYPE_CHECKING:
+    from ..runtime.scorer import Scorer
 
 WAVE = 4  # chunks in flight per worker
 
 _scorers: dict[tuple[str, str], Scorer] = {}
 
 
-def scorer_for(model_dir: str | Path, artifact_sha256: str | None = None) -> Scorer:
+def scorer_for(model_dir: str | Path, artifact_sha256: str | None = None) -> "Scorer":
     """This process's scorer of a model version directory, loaded (and its file hashed) the first time only.
 
     Parameters
@@ -37,6 +40,8 @@ def scorer_for(model_dir: str | Path, artifact_sha256: str | None = None) -> Sco
     expected = artifact_sha256 or read_metadata(Path(path))["artifact_sha256"]
     scorer = _scorers.get((path, expected))
     if scorer is None:
+        from ..runtime.scorer import Scorer  # scikit-learn's import: where a model is loaded, not where rows are read
+
         artifact = load(path)  # hashes the model file and refuses one that does not match its metadata
         if artifact.metadata["artifact_sha256"] != expected:
             raise ArtifactError(f"{path}: holds artifact {artifact.metadata['artifact_sha256'][:12]}…, "
@@ -50,7 +55,7 @@ def loaded_models() -> list[str]:
     return [scorer.version for scorer in _scorers.values()]
 
 
-def score_records(scorer: Scorer, records: list[Record], explain: bool = False) -> list[dict]:
+def score_records(scorer: "Scorer", records: list[Record], explain: bool = False) -> list[dict]:
     """Output rows of a chunk: the comment's id, scores, flags, decision, reasons (spans if asked) and model version."""
     results = scorer.moderate([r.comment for r in records], explain=explain)
     rows = []
@@ -109,6 +114,7 @@ def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: in
     sha = read_metadata(Path(model_dir))["artifact_sha256"]
     jobs = jobs or default_jobs()
     if jobs == 1:
+        scorer_for(model_dir, sha)  # a model that cannot load stops the run before its input is read
         for chunk in chunks:
             yield _score_lines(model_dir, sha, chunk, explain, batch_size)
         return
