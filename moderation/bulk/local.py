@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..runtime.artifact import ArtifactError, load, read_metadata
-from .records import Record, chunked
+from .records import Record
 
 if TYPE_CHECKING:
     from ..runtime.scorer import Scorer
 
 WAVE = 4  # chunks in flight per worker
+IDLE_WORKER_SECONDS = 300  # as joblib's: workers stay for the next run in this process
+# Thread pools of numeric libraries in a worker: the cores divided between the workers, as joblib sets them.
+THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                   "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 _scorers: dict[tuple[str, str], Scorer] = {}
 
@@ -87,10 +92,11 @@ def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: in
                  explain: bool = False, batch_size: int = 512) -> Iterator[list[str]]:
     """Each chunk's output rows as JSON text, chunks in order, scored by ``jobs`` processes.
 
-    With one job the chunks are scored in this process; with more, joblib's worker processes score them,
-    ``WAVE`` chunks per worker at a time, so memory holds a few chunks whatever the input's size. Scores are
-    those of :meth:`Scorer.moderate` on the same comments, bit for bit: each comment's features depend on it and
-    its context alone.
+    With one job the chunks are scored in this process; with more, joblib's loky worker processes score them,
+    ``WAVE`` chunks per worker in flight, so memory holds a few chunks whatever the input's size. Each worker
+    starts loading the model before the first chunk is read, and a chunk is sent as soon as it is read (its
+    scores come back in order). Scores are those of :meth:`Scorer.moderate` on the same comments, bit for bit:
+    each comment's features depend on it and its context alone.
 
     Parameters
     ----------
@@ -118,9 +124,19 @@ def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: in
         for chunk in chunks:
             yield _score_lines(model_dir, sha, chunk, explain, batch_size)
         return
-    from joblib import Parallel, delayed
+    from joblib.externals.loky import get_reusable_executor
 
-    # Chunks are drawn here, a few per worker at a time, so that a bad input line is raised in this thread.
-    with Parallel(n_jobs=jobs, backend="loky", return_as="generator") as parallel:
-        for wave in chunked(chunks, WAVE * jobs):
-            yield from parallel(delayed(_score_lines)(model_dir, sha, chunk, explain, batch_size) for chunk in wave)
+    threads = str(max(default_jobs() // jobs, 1))
+    executor = get_reusable_executor(max_workers=jobs, timeout=IDLE_WORKER_SECONDS,
+                                     env={name: os.environ.get(name, threads) for name in THREAD_SETTINGS})
+    # An empty chunk loads the model: the workers load it while this process reads the first chunks.
+    loading = [executor.submit(_score_lines, model_dir, sha, [], explain, batch_size) for _ in range(jobs)]
+    in_flight = deque()
+    for chunk in chunks:  # drawn in this thread, so that a bad input line is raised here
+        in_flight.append(executor.submit(_score_lines, model_dir, sha, chunk, explain, batch_size))
+        while in_flight and (len(in_flight) > WAVE * jobs or in_flight[0].done()):
+            yield in_flight.popleft().result()
+    for future in loading:
+        future.result()  # a model that cannot load stops the run, even one with no input
+    while in_flight:
+        yield in_flight.popleft().result()
