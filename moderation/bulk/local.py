@@ -132,11 +132,15 @@ def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: in
     # An empty chunk loads the model: the workers load it while this process reads the first chunks.
     loading = [executor.submit(_score_lines, model_dir, sha, [], explain, batch_size) for _ in range(jobs)]
     in_flight = deque()
-    for chunk in chunks:  # drawn in this thread, so that a bad input line is raised here
-        in_flight.append(executor.submit(_score_lines, model_dir, sha, chunk, explain, batch_size))
-        while in_flight and (len(in_flight) > WAVE * jobs or in_flight[0].done()):
+    try:
+        for chunk in chunks:  # drawn in this thread, so that a bad input line is raised here
+            in_flight.append(executor.submit(_score_lines, model_dir, sha, chunk, explain, batch_size))
+            while in_flight and (len(in_flight) > WAVE * jobs or in_flight[0].done()):
+                yield in_flight.popleft().result()
+        for future in loading:
+            future.result()  # a model that cannot load stops the run, even one with no input
+        while in_flight:
             yield in_flight.popleft().result()
-    for future in loading:
-        future.result()  # a model that cannot load stops the run, even one with no input
-    while in_flight:
-        yield in_flight.popleft().result()
+    finally:  # a run stopped early (a bad line, a closed output) leaves no chunks to its workers
+        for future in in_flight:
+            future.cancel()
