@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .comment import MAX_THREAD, Comment, as_comments
 from .ngrams import HashedNgramTfidf, rows_together
 from .sparse_rows import SparseRows, dense_rows, hstack_rows, sum_in_order, vstack_rows
-from .text import mark_scopes, normalize, normalize_recent, normalize_with_offsets, token_spans, tokenize
+from .text import mark_scopes, normalize, normalize_recent, normalize_with_offsets, token_spans, tokenize_recent
 from .topics import TopicSpace, topic_text, topic_words
 
 CONTEXT_CACHE_TEXTS = 20_000
@@ -22,7 +22,7 @@ CONTEXT_CACHE_BYTES = 32 << 20
 
 def word_text(normalized: str) -> str:
     """Space-separated tokens of normalised text, negated and reported words marked: the word n-grams' input."""
-    return " ".join(mark_scopes(tokenize(normalized)))
+    return " ".join(mark_scopes(tokenize_recent(normalized)))
 
 
 class CommentFeaturizer(TransformerMixin, BaseEstimator):
