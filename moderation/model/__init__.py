@@ -1,5 +1,5 @@
 """What a saved model is made of: text normalisation, n-gram vocabularies, the topic space, features, the classifier."""
-from importlib import import_module
+from .._lazy import lazy_attributes
 
 # Where each public name lives; a module is imported when one of its names is first used, so that reading
 # comments (moderation.model.comment) does not import scikit-learn.
@@ -9,8 +9,4 @@ _HOMES = {"LabelSkippedWarning": "classifier", "MultiLabelLogistic": "classifier
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+__getattr__ = lazy_attributes(__name__, _HOMES)

@@ -1,5 +1,5 @@
 """Loading and using a model: the artifact registry, the scorer, the decision policy and hot reload (no Flask, no SQL)."""
-from importlib import import_module
+from .._lazy import lazy_attributes
 
 # Where each public name lives; a module is imported when one of its names is first used, so that the
 # registry (moderation.runtime.artifact) can be read without importing scikit-learn.
@@ -9,8 +9,4 @@ _HOMES = {"Artifact": "artifact", "ArtifactError": "artifact", "Registry": "arti
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+__getattr__ = lazy_attributes(__name__, _HOMES)
