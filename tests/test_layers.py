@@ -22,7 +22,7 @@ LAYERS = (
     ("moderation.review",),
     ("moderation.runtime", "moderation.store"),
     ("moderation.model",),
-    ("moderation.errors", "moderation.files", "moderation.settings"),
+    ("moderation.errors", "moderation.files", "moderation.settings", "moderation._lazy"),
 )
 # Libraries a layer must not use: the domain and the model know nothing of Flask; the model layers know no SQL.
 FORBIDDEN_LIBRARIES = {

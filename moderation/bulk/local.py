@@ -7,19 +7,27 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..runtime.artifact import ArtifactError, load, read_metadata
-from ..runtime.scorer import Scorer
-from .records import Record, chunked
+from .records import Record
+
+if TYPE_CHECKING:
+    from ..runtime.scorer import Scorer
 
 WAVE = 4  # chunks in flight per worker
+IDLE_WORKER_SECONDS = 300  # as joblib's: workers stay for the next run in this process
+# Thread pools of numeric libraries in a worker: the cores divided between the workers, as joblib sets them.
+THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                   "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 _scorers: dict[tuple[str, str], Scorer] = {}
 
 
-def scorer_for(model_dir: str | Path, artifact_sha256: str | None = None) -> Scorer:
+def scorer_for(model_dir: str | Path, artifact_sha256: str | None = None) -> "Scorer":
     """This process's scorer of a model version directory, loaded (and its file hashed) the first time only.
 
     Parameters
@@ -37,6 +45,8 @@ def scorer_for(model_dir: str | Path, artifact_sha256: str | None = None) -> Sco
     expected = artifact_sha256 or read_metadata(Path(path))["artifact_sha256"]
     scorer = _scorers.get((path, expected))
     if scorer is None:
+        from ..runtime.scorer import Scorer  # scikit-learn's import: where a model is loaded, not where rows are read
+
         artifact = load(path)  # hashes the model file and refuses one that does not match its metadata
         if artifact.metadata["artifact_sha256"] != expected:
             raise ArtifactError(f"{path}: holds artifact {artifact.metadata['artifact_sha256'][:12]}…, "
@@ -50,7 +60,7 @@ def loaded_models() -> list[str]:
     return [scorer.version for scorer in _scorers.values()]
 
 
-def score_records(scorer: Scorer, records: list[Record], explain: bool = False) -> list[dict]:
+def score_records(scorer: "Scorer", records: list[Record], explain: bool = False) -> list[dict]:
     """Output rows of a chunk: the comment's id, scores, flags, decision, reasons (spans if asked) and model version."""
     results = scorer.moderate([r.comment for r in records], explain=explain)
     rows = []
@@ -82,10 +92,11 @@ def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: in
                  explain: bool = False, batch_size: int = 512) -> Iterator[list[str]]:
     """Each chunk's output rows as JSON text, chunks in order, scored by ``jobs`` processes.
 
-    With one job the chunks are scored in this process; with more, joblib's worker processes score them,
-    ``WAVE`` chunks per worker at a time, so memory holds a few chunks whatever the input's size. Scores are
-    those of :meth:`Scorer.moderate` on the same comments, bit for bit: each comment's features depend on it and
-    its context alone.
+    With one job the chunks are scored in this process; with more, joblib's loky worker processes score them,
+    ``WAVE`` chunks per worker in flight, so memory holds a few chunks whatever the input's size. Each worker
+    starts loading the model before the first chunk is read, and a chunk is sent as soon as it is read (its
+    scores come back in order). Scores are those of :meth:`Scorer.moderate` on the same comments, bit for bit:
+    each comment's features depend on it and its context alone.
 
     Parameters
     ----------
@@ -109,12 +120,27 @@ def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: in
     sha = read_metadata(Path(model_dir))["artifact_sha256"]
     jobs = jobs or default_jobs()
     if jobs == 1:
+        scorer_for(model_dir, sha)  # a model that cannot load stops the run before its input is read
         for chunk in chunks:
             yield _score_lines(model_dir, sha, chunk, explain, batch_size)
         return
-    from joblib import Parallel, delayed
+    from joblib.externals.loky import get_reusable_executor
 
-    # Chunks are drawn here, a few per worker at a time, so that a bad input line is raised in this thread.
-    with Parallel(n_jobs=jobs, backend="loky", return_as="generator") as parallel:
-        for wave in chunked(chunks, WAVE * jobs):
-            yield from parallel(delayed(_score_lines)(model_dir, sha, chunk, explain, batch_size) for chunk in wave)
+    threads = str(max(default_jobs() // jobs, 1))
+    executor = get_reusable_executor(max_workers=jobs, timeout=IDLE_WORKER_SECONDS,
+                                     env={name: os.environ.get(name, threads) for name in THREAD_SETTINGS})
+    # An empty chunk loads the model: the workers load it while this process reads the first chunks.
+    loading = [executor.submit(_score_lines, model_dir, sha, [], explain, batch_size) for _ in range(jobs)]
+    in_flight = deque()
+    try:
+        for chunk in chunks:  # drawn in this thread, so that a bad input line is raised here
+            in_flight.append(executor.submit(_score_lines, model_dir, sha, chunk, explain, batch_size))
+            while in_flight and (len(in_flight) > WAVE * jobs or in_flight[0].done()):
+                yield in_flight.popleft().result()
+        for future in loading:
+            future.result()  # a model that cannot load stops the run, even one with no input
+        while in_flight:
+            yield in_flight.popleft().result()
+    finally:  # a run stopped early (a bad line, a closed output) leaves no chunks to its workers
+        for future in in_flight:
+            future.cancel()

@@ -17,13 +17,23 @@ __all__ = ["cli", "main"]
 
 
 class Group(click.Group):
-    """A click group that turns the service's own errors into one-line messages instead of tracebacks."""
+    """A click group that turns the service's own errors into one-line messages instead of tracebacks, and loads
+    the plugins' commands only when a command is not its own (training's import scikit-learn's estimators)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ModerationError as error:
             raise InputError(str(error)) from None
+
+    def get_command(self, ctx, name):
+        if name not in self.commands:
+            _load_plugins()
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx):
+        _load_plugins()
+        return super().list_commands(ctx)
 
 
 @click.group(cls=Group)
@@ -61,5 +71,4 @@ def _needs_extra(name: str, missing: str | None) -> click.Command:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit status when called from tests with ``standalone_mode``."""
-    _load_plugins()
     return cli.main(args=argv, prog_name="moderation")

@@ -47,12 +47,17 @@ def open_registry(models_dir: Path | None) -> Registry:
 
 def resolve_model(model: Path | None, models_dir: Path | None = None) -> Artifact:
     """A version directory, a registry directory (its current version), or the default registry's current."""
+    return load(resolve_model_dir(model, models_dir))
+
+
+def resolve_model_dir(model: Path | None, models_dir: Path | None = None) -> Path:
+    """The version directory :func:`resolve_model` loads, not loaded."""
     if model is None:
-        return open_registry(models_dir).load_current()
+        return open_registry(models_dir).current_path()
     if (model / "metadata.json").exists():
-        return load(model)
+        return model
     if model.is_dir():
-        return Registry(model).load_current()
+        return Registry(model).current_path()
     raise InputError(f"{model}: no such model directory")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import InputError, progress, registry_option, resolve_model
+from .common import InputError, progress, registry_option, resolve_model_dir
 
 
 def _read_article_file(path: Path) -> str:
@@ -62,11 +62,11 @@ def score(model, models_dir, article_file, articles_file, skip_invalid, explain,
 
     if article_file and articles_file:
         raise InputError("use --article or --articles, not both")
-    artifact = resolve_model(model, models_dir)
+    model_dir = resolve_model_dir(model, models_dir)  # loaded where it scores: here or in each worker
     single_article = _read_article_file(article_file) if article_file else None
     articles = _read_articles(articles_file) if articles_file else {}
     if scheduler:
-        return _score_on_dask(scheduler, input_file, output_dir, artifact.path, articles, single_article, explain)
+        return _score_on_dask(scheduler, input_file, output_dir, model_dir, articles, single_article, explain)
     if output_dir:
         raise InputError("--output goes with --dask; without it, scores go to stdout")
     name = str(input_file) if input_file else "<stdin>"
@@ -85,7 +85,7 @@ def score(model, models_dir, article_file, articles_file, skip_invalid, explain,
         rows = records.read_rows(handle, name, skip if skip_invalid else None)
         chunks = records.chunked(records.records_in_context(rows, articles, single_article), batch_size)
         try:
-            _write_scores(artifact.path, chunks, jobs, explain, batch_size, bar)
+            _write_scores(model_dir, chunks, jobs, explain, batch_size, bar)
         except ValueError as error:
             raise InputError(str(error)) from None
         finally:

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .comment import MAX_THREAD, Comment, as_comments
 from .ngrams import HashedNgramTfidf, rows_together
 from .sparse_rows import SparseRows, dense_rows, hstack_rows, sum_in_order, vstack_rows
-from .text import mark_scopes, normalize, normalize_recent, normalize_with_offsets, token_spans, tokenize
+from .text import mark_scopes, normalize, normalize_recent, normalize_with_offsets, token_spans, tokenize_recent
 from .topics import TopicSpace, topic_text, topic_words
 
 CONTEXT_CACHE_TEXTS = 20_000
@@ -22,7 +22,7 @@ CONTEXT_CACHE_BYTES = 32 << 20
 
 def word_text(normalized: str) -> str:
     """Space-separated tokens of normalised text, negated and reported words marked: the word n-grams' input."""
-    return " ".join(mark_scopes(tokenize(normalized)))
+    return " ".join(mark_scopes(tokenize_recent(normalized)))
 
 
 class CommentFeaturizer(TransformerMixin, BaseEstimator):
@@ -139,7 +139,7 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         """
         comments = as_comments(X)
         n = len(comments)
-        normalized = [normalize(c.text) for c in comments]
+        normalized = [normalize_recent(c.text) for c in comments]  # cached: a scored text is often normalised again next
         groups = [_group_texts(c) for c in comments]
         context_texts = list(dict.fromkeys(t for g in groups for texts in g[1:] for t in texts))
         cache = self._get_context_cache()

@@ -201,7 +201,7 @@ def _count_compiled(vectorizers: list["HashedNgramTfidf"], laid_out: list[list[s
     highs = np.array([v.ngram_range[1] for v in vectorizers], dtype=np.int64)
     tables = [v._table() for v in vectorizers]
     return count_compiled(codes, ends - lengths, ends, part, words, lows, highs, tuple(t.keys for t in tables),
-                          tuple(t.values for t in tables))
+                          tuple(t.values for t in tables), max(v.n_features_out_ for v in vectorizers))
 
 
 def _unit_length(indptr: np.ndarray, values: np.ndarray) -> np.ndarray:

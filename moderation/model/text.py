@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 from nltk.stem.porter import PorterStemmer
@@ -106,7 +107,7 @@ def _has_at(text: str) -> bool:
 
 
 def _has_url_hint(text: str) -> bool:
-    return any(hint in text for hint in _URL_HINTS)
+    return any(map(text.__contains__, _URL_HINTS))
 
 
 def _may_be_leet(text: str) -> bool:
@@ -238,6 +239,13 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+@lru_cache(maxsize=4096)
+def tokenize_recent(text: str) -> tuple[str, ...]:
+    """:func:`tokenize`, cached for the texts of a batch: a comment's tokens make both its word n-grams
+    and its topic words."""
+    return tuple(_TOKEN_RE.findall(text))
+
+
 def token_spans(text: str) -> list[tuple[int, int]]:
     """Where each token of :func:`tokenize` lies in ``text``."""
     return [match.span() for match in _TOKEN_RE.finditer(text)]
@@ -257,9 +265,14 @@ _REPORTERS = frozenset({"call", "calls", "called", "calling", "say", "says", "sa
 _SCOPE_ENDS = frozenset({".", ",", ";", ":", "!", "?", "but", "just", "only", "because", "whatever", "(", ")", "-"})
 _QUOTES = frozenset({'"', "'"})
 _SCOPE_OPENERS = _NEGATORS | _REPORTERS | _QUOTES
+_QUOTE, _END = "quote", "end"
+# What a token does to scopes, in one lookup: opens a quotation or closes it, ends a scope, or opens one with
+# the prefix it gives the words after it.
+_ROLES = {**{t: _QUOTE for t in _QUOTES}, **{t: _END for t in _SCOPE_ENDS}, **{t: NEGATED for t in _NEGATORS},
+          **{t: REPORTED for t in _REPORTERS}}
 
 
-def mark_scopes(tokens: list[str]) -> list[str]:
+def mark_scopes(tokens: Sequence[str]) -> list[str]:
     """Prefix the words a negation governs with ``neg_``, and reported or quoted words with ``rep_``.
 
     "you are not an idiot" becomes "you are not neg_an neg_idiot": a scope opens after a negator (or a
@@ -270,11 +283,12 @@ def mark_scopes(tokens: list[str]) -> list[str]:
         return list(tokens)  # no scope opens: every word stands as it is (most comments)
     marked, prefix, left, quoted = [], "", 0, False
     for token in tokens:
-        if token in _QUOTES:
+        role = _ROLES.get(token)
+        if role is _QUOTE:
             quoted, left = not quoted, 0
             marked.append(token)
             continue
-        if token in _SCOPE_ENDS:
+        if role is _END:
             left = 0
             marked.append(token)
             continue
@@ -285,10 +299,10 @@ def mark_scopes(tokens: list[str]) -> list[str]:
             left -= 1
         else:
             marked.append(token)
-        if token in _NEGATORS or token.endswith("n't"):
+        if role is not None:
+            prefix, left = role, SCOPE_LENGTH
+        elif token.endswith("n't"):
             prefix, left = NEGATED, SCOPE_LENGTH
-        elif token in _REPORTERS:
-            prefix, left = REPORTED, SCOPE_LENGTH
     return marked
 
 

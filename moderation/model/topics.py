@@ -10,7 +10,7 @@ from sklearn.decomposition import TruncatedSVD
 from threadpoolctl import threadpool_limits
 
 from .ngrams import HashedNgramTfidf
-from .text import STOP_WORDS, normalize_recent, stem, tokenize
+from .text import STOP_WORDS, normalize_recent, stem, tokenize_recent
 
 
 @lru_cache(maxsize=200_000)
@@ -21,7 +21,7 @@ def _topic_token(token: str) -> str:
 
 def topic_words(normalized: str) -> str:
     """Stemmed content words of normalised text, space-separated: what topic similarity compares."""
-    return " ".join(filter(None, map(_topic_token, tokenize(normalized))))
+    return " ".join(filter(None, map(_topic_token, tokenize_recent(normalized))))
 
 
 @lru_cache(maxsize=50_000)

@@ -288,8 +288,12 @@ class Registry:
         with exclusive_lock(self.root / LOCK_FILE):
             yield
 
-    def load_current(self) -> Artifact:
+    def current_path(self) -> Path:
+        """The current version's directory."""
         version = self.current()
         if version is None:
             raise ArtifactError(f"{self.root}: no current model; train one with `moderation train`")
-        return load(self.path(version))
+        return self.path(version)
+
+    def load_current(self) -> Artifact:
+        return load(self.current_path())

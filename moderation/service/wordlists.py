@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 
 from ..errors import InvalidInput
-from ..model.text import normalize, normalize_with_offsets
+from ..model.text import normalize, normalize_recent, normalize_with_offsets
 from ..runtime.policy import REJECT, REVIEW, Decision
 from ..store import Store
 from ..store.models import WordList
@@ -150,13 +150,16 @@ class Matcher:
         lists = [compiled for compiled in self.lists if compiled.applies_to(article_id)]
         if not lists:
             return []
-        normalized, begins, ends = normalize_with_offsets(text)
+        # The scorer has just normalised this text (normalize_recent keeps it); offsets only for a match.
+        normalized = normalize_recent(text)
         words = list(WORD_RE.finditer(normalized))
-        found = []
-        for compiled in lists:
-            for start, end, entry in compiled.find(normalized, words):
-                found.append(Match(compiled.name, entry, begins[start], ends[end - 1]))
-        return sorted(found, key=lambda m: (m.begin, m.end, m.list))
+        found = [(compiled.name, start, end, entry) for compiled in lists
+                 for start, end, entry in compiled.find(normalized, words)]
+        if not found:
+            return []
+        _, begins, ends = normalize_with_offsets(text)
+        return sorted((Match(name, entry, begins[start], ends[end - 1]) for name, start, end, entry in found),
+                      key=lambda m: (m.begin, m.end, m.list))
 
 
 EMPTY = Matcher([])
