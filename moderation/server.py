@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from . import settings
-from .settings import env_flag
+from .settings import THREAD_POOL_SETTINGS, env_flag
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def prepare_environment() -> None:
     Scoring's small matrix products gain nothing from a BLAS thread pool, and a pool per worker on every
     core makes the workers' pools spin against each other (20 to 50 % fewer requests/s when measured).
     """
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for variable in THREAD_POOL_SETTINGS:
         os.environ.setdefault(variable, "1")
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="moderation-metrics-")

@@ -20,6 +20,11 @@ def database_url() -> str:
     return os.environ.get("MODERATION_DATABASE_URL") or f"sqlite:///{home() / 'moderation.db'}"
 
 
+# The environment variables that size the thread pools of numeric libraries (BLAS, OpenMP and the like): a
+# process that shares the machine's cores with others sets them to its share.
+THREAD_POOL_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                        "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
 _OFF = ("0", "false", "no", "off")
 
 

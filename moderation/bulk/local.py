@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..runtime.artifact import ArtifactError, load, read_metadata
+from ..settings import THREAD_POOL_SETTINGS
 from .records import Record
 
 if TYPE_CHECKING:
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
 
 WAVE = 4  # chunks in flight per worker
 IDLE_WORKER_SECONDS = 300  # as joblib's: workers stay for the next run in this process
-# Thread pools of numeric libraries in a worker: the cores divided between the workers, as joblib sets them.
-THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                   "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 _scorers: dict[tuple[str, str], Scorer] = {}
 
@@ -126,9 +124,9 @@ def score_chunks(model_dir: str | Path, chunks: Iterable[list[Record]], jobs: in
         return
     from joblib.externals.loky import get_reusable_executor
 
-    threads = str(max(default_jobs() // jobs, 1))
+    threads = str(max(default_jobs() // jobs, 1))  # each worker's thread pools: its share of the cores, as joblib's
     executor = get_reusable_executor(max_workers=jobs, timeout=IDLE_WORKER_SECONDS,
-                                     env={name: os.environ.get(name, threads) for name in THREAD_SETTINGS})
+                                     env={name: os.environ.get(name, threads) for name in THREAD_POOL_SETTINGS})
     # An empty chunk loads the model: the workers load it while this process reads the first chunks.
     loading = [executor.submit(_score_lines, model_dir, sha, [], explain, batch_size) for _ in range(jobs)]
     in_flight = deque()
