@@ -15,6 +15,7 @@ APPROVE, REVIEW, REJECT = "approve", "review", "reject"
 DECISIONS = (APPROVE, REVIEW, REJECT)
 UNSUPPORTED_LANGUAGE = "unsupported_language"
 THRESHOLD_NAMES = ("flag", "review", "reject")
+DEFAULT_FLAG = 0.5  # a label whose thresholds name no flag is flagged from "more likely than not"
 
 
 class PolicyError(InvalidInput, ValueError):
@@ -78,6 +79,10 @@ class Policy:
             usable[label] = values
         return usable
 
+    def flag_threshold(self, label: str) -> float:
+        """The score from which ``label`` is flagged."""
+        return _flag(self.thresholds.get(label, {}))
+
     def decide(self, scores: dict[str, float]) -> Decision:
         """Reject on any rejecting label at or over its reject threshold, else review on any review threshold.
 
@@ -88,7 +93,7 @@ class Policy:
             limits = self.thresholds.get(label)
             if limits is None:
                 continue
-            if score >= limits.get("flag", 0.5):
+            if score >= _flag(limits):
                 flags.append(label)
             if not _decides(limits):
                 continue
@@ -102,6 +107,10 @@ class Policy:
         if reviews:
             return Decision(REVIEW, flags, reviews)
         return Decision(APPROVE, flags, [])
+
+
+def _flag(limits: dict) -> float:
+    return limits.get("flag", DEFAULT_FLAG)
 
 
 def _decides(limits: dict) -> bool:

@@ -84,7 +84,7 @@ class Scorer:
         context_labels = set() if features.semantic is None else set(self.labels) - set(classifier.text_only)
         for comment, result, policy in zip(comments, results, policies):
             labels = [label for label in classifier.text_only if label in result.scores
-                      and result.scores[label] >= EXPLAIN_FROM * policy.thresholds.get(label, {}).get("flag", 0.5)]
+                      and result.scores[label] >= EXPLAIN_FROM * policy.flag_threshold(label)]
             result.spans = explain(features, classifier, comment.text, labels)
             for reason in result.decision.reasons:
                 if reason.get("label") in context_labels:
