@@ -243,7 +243,7 @@ def tokenize(text: str) -> list[str]:
 def tokenize_recent(text: str) -> tuple[str, ...]:
     """:func:`tokenize`, cached for the texts of a batch: a comment's tokens make both its word n-grams
     and its topic words."""
-    return tuple(_TOKEN_RE.findall(text))
+    return tuple(tokenize(text))
 
 
 def token_spans(text: str) -> list[tuple[int, int]]:
