@@ -97,3 +97,22 @@ def test_metric_names_follow_prometheus_conventions(client):
     assert all(re.fullmatch(r"[a-z_:][a-z0-9_:]*", name) for name in names)
     assert {"moderation_http_requests_total", "moderation_decisions_total", "moderation_flags_total",
             "moderation_comments_scored_total", "moderation_model_info", "moderation_model_reloads_total"} <= names
+
+
+def test_a_worker_file_still_being_created_is_left_out_of_the_sum(tmp_path):
+    """A second worker that is still booting has created its value file but not yet sized it: a scrape answered by
+    the first worker meanwhile reports the first worker's values instead of failing."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+
+    from moderation.web.api.metrics import WorkerFilesCollector
+
+    ready = MmapedDict(str(tmp_path / "counter_101.db"))
+    ready.write_value(mmap_key("moderation_comments_scored_total", "moderation_comments_scored_total", [], [],
+                               "Comments scored by the model."), 12.0, 0.0)
+    ready.close()
+    (tmp_path / "counter_102.db").touch()
+    registry = CollectorRegistry()
+    WorkerFilesCollector(registry, path=str(tmp_path))
+
+    assert "moderation_comments_scored_total 12.0" in generate_latest(registry).decode().splitlines()

@@ -100,7 +100,7 @@ def test_metrics_add_up_across_workers_and_logs_are_json(server):
     # Each scrape reaches one worker or the other; every one of them must report the sum over both.
     for _ in range(6):
         status, headers, body = _call(url + "/metrics")
-        assert status == 200
+        assert status == 200, body.decode(errors="replace") + log.read_text()[-4000:]
         lines = body.decode().splitlines()
         assert 'moderation_http_requests_total{endpoint="/v1/moderate",method="POST",status="200"} 12.0' in lines
         assert "moderation_comments_scored_total 12.0" in lines

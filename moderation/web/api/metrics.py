@@ -63,7 +63,7 @@ class Metrics:
                                registry=own)
         self.registry = own or CollectorRegistry()
         if self.multiprocess:
-            multiprocess.MultiProcessCollector(self.registry)
+            WorkerFilesCollector(self.registry)
         for decision in DECISIONS:
             self.decisions.labels(decision)
         self._served_version: str | None = None
@@ -111,6 +111,25 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class WorkerFilesCollector(multiprocess.MultiProcessCollector):
+    """Sums the workers' value files, leaving out a file that a booting worker has created but not yet sized.
+
+    prometheus_client creates a worker's file empty and only then extends it and writes its header; a scrape
+    answered by another worker in between would fail reading the header (a 500 from ``/metrics``, seen while
+    a second worker was still loading its model). A file only ever grows, so one found non-empty stays readable.
+    """
+
+    def collect(self):
+        return self.merge([str(path) for path in Path(self._path).glob("*.db") if _size(path)], accumulate=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # a dead worker's live gauge, removed since the directory was listed
+        return 0
 
 
 def _drop_dead_workers(directory: str) -> None:
