@@ -43,6 +43,9 @@ TOXIC_SHARE = 0.5  # a post is judged toxic when more than half of its raters di
 # posts (F1 of the contribution spans of the flagged labels at 0.6 / 0.5, lexical model, 2026-12-06): none 0.460,
 # C3 0.507, C3 + davidson 0.490.
 OTHER_CORPORA = ("c3",)
+# Weights of the rationale contrasts tried (training.train.RATIONALE_WEIGHT); the one with the best validation F1
+# of the shipped method is reported, next to the model without contrasts.
+RATIONALE_GRID = (0.0, 1.0, 3.0)
 # train() is given the whole training part (no test part of its own) and picks its flag thresholds on its
 # article folds.
 # The grids the thresholds are chosen from.
@@ -132,7 +135,7 @@ def occlusion_words(text: str) -> list[tuple[int, int]]:
 class Explained:
     """A model's flags on some posts, and what each method needs to give their spans at any threshold."""
 
-    def __init__(self, pipeline, metadata: dict, texts: list[str]):
+    def __init__(self, pipeline, metadata: dict, texts: list[str], occlusion: bool = True):
         self.features, self.classifier = pipeline[0], pipeline[-1]
         self.texts = texts
         self.labels = list(self.classifier.labels_)
@@ -149,7 +152,7 @@ class Explained:
         self.all_words = [score_words(self.features, self.classifier, text, self.text_labels) for text in texts]
         flag = np.array([metadata["thresholds"][label]["flag"] for label in self.text_labels])
         self.of_flag = self.scores[:, [self.labels.index(label) for label in self.text_labels]] / flag
-        self.drops = self._occlusion_drops()
+        self.drops = self._occlusion_drops() if occlusion else None
 
     def contributions(self, min_score: float, min_share: float, every_post: bool = False) -> list[set[int]]:
         """Characters of the contribution spans: the flagged toxicity labels' (union), or the toxic label's."""
@@ -214,11 +217,16 @@ def _result(predictions: list[set[int]], gold: list[set[int]], **extra) -> dict:
             "posts_with_spans": int(sum(bool(p) for p in predictions)), **extra, "_values": values}
 
 
+def _from_grid() -> list[tuple[float, float, float]]:
+    """The thresholds of the shipped method tried: share of the flag threshold, word score, share of the best word."""
+    return [(of_flag, score, share) for of_flag in OF_FLAG_GRID for score in SCORE_GRID for share in SHARE_GRID]
+
+
 def evaluate(validation: Explained, val_gold: list[set[int]], test: Explained, test_gold: list[set[int]]) -> dict:
     """Every method on the test posts, thresholds chosen on the validation posts."""
     contribution_grid = [(score, share) for score in SCORE_GRID for share in SHARE_GRID]
     grids = {"contributions": contribution_grid, "contributions_every_post": contribution_grid,
-             "contributions_from": [(of_flag, *point) for of_flag in OF_FLAG_GRID for point in contribution_grid],
+             "contributions_from": _from_grid(),
              "occlusion": [(drop,) for drop in DROP_GRID]}
     chosen, choices = {}, {}
     for key, predict in (("contributions", validation.contributions),
@@ -260,16 +268,41 @@ def measure() -> dict:
     corpus = load_shared("toxic-spans").set_index("id")
     training = pd.concat([corpus.loc[posts["id"].iloc[fit]].reset_index()]
                          + [load_shared(name) for name in OTHER_CORPORA], ignore_index=True)
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LabelSkippedWarning)
-        pipeline, metadata = train(TrainingData(training), seed=SEED, test_size=0.0, log=_quiet)
-    fit_seconds = time.perf_counter() - started
     texts = posts["text"].tolist()
+    val_texts, val_gold = [texts[i] for i in validation], [gold[i] for i in validation]
+    grid, models = [], {}
+    for weight in RATIONALE_GRID:
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LabelSkippedWarning)
+            pipeline, metadata = train(TrainingData(training), seed=SEED, test_size=0.0, rationale_weight=weight,
+                                       log=_quiet)
+        seconds = time.perf_counter() - started
+        explained = Explained(pipeline, metadata, val_texts, occlusion=False)
+        _, f1, _ = _best(_from_grid(), explained.contributions_from, val_gold)
+        grid.append({"rationale_weight": weight, "validation_f1": round(f1, 4), "fit_seconds": round(seconds, 1),
+                     "contrasts": metadata["training"]["rationale_contrasts"]})
+        models[weight] = (pipeline, metadata)
+    chosen = max(grid, key=lambda row: row["validation_f1"])["rationale_weight"]
+    pipeline, metadata = models[chosen]
+    fit_seconds = next(row["fit_seconds"] for row in grid if row["rationale_weight"] == chosen)
+    if chosen:  # the same method without contrasts, on the same test posts (thresholds chosen on its validation)
+        plain = [Explained(*models[0.0], part, occlusion=False) for part in (val_texts, [texts[i] for i in test])]
+        point, _, _ = _best(_from_grid(), plain[0].contributions_from, val_gold)
+        without = _result(plain[1].contributions_from(*point), [gold[i] for i in test], thresholds=list(point))
+        grid[0]["test"] = {k: v for k, v in without.items() if k != "_values"}
+    del models
     judged_toxic = (corpus.loc[posts["id"], "toxic"] > TOXIC_SHARE).to_numpy()
     parts = {name: (Explained(pipeline, metadata, [texts[i] for i in rows]), [gold[i] for i in rows], judged_toxic[rows])
              for name, rows in (("validation", validation), ("test", test))}
     (val, val_gold, val_toxic), (held_out, test_gold, test_toxic) = parts["validation"], parts["test"]
+    everything = evaluate(val, val_gold, held_out, test_gold)
+    if chosen:  # per post, the chosen model's F1 minus the model's without contrasts
+        shipped = everything["test"]["contributions_from"]["thresholds"]
+        difference = (np.array([char_f1(p, g) for p, g in zip(held_out.contributions_from(*shipped), test_gold)])
+                      - without["_values"])
+        low, high = bootstrap(difference)
+        grid[0]["chosen_minus_this"] = {"mean": round(float(difference.mean()), 4), "ci95": [round(low, 4), round(high, 4)]}
     return {
         "settings": {
             "seed": SEED, "split": f"GroupShuffleSplit on the post's text: test {TEST_SIZE}, validation "
@@ -282,9 +315,10 @@ def measure() -> dict:
             "python": platform.python_version(),
         },
         "posts": {"training": int(len(fit)), "validation": int(len(validation)), "test": int(len(test))},
+        "rationale": {"grid": grid, "chosen_weight": chosen},
         "fit": {"rows": int(len(training)), "seconds": round(fit_seconds, 1), "labels": metadata["labels"],
                 "flag_thresholds": {label: t["flag"] for label, t in metadata["thresholds"].items()}},
-        "all_posts": evaluate(val, val_gold, held_out, test_gold),
+        "all_posts": everything,
         "judged_toxic": evaluate(val.subset(val_toxic), [g for g, k in zip(val_gold, val_toxic) if k],
                                  held_out.subset(test_toxic), [g for g, k in zip(test_gold, test_toxic) if k]),
     }
@@ -318,6 +352,21 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {a['f1']:.3f} | {a['ci95'][0]:.3f}–{a['ci95'][1]:.3f} | {_thresholds(a)} | "
                      f"{b['f1']:.3f} | {b['ci95'][0]:.3f}–{b['ci95'][1]:.3f} | {_thresholds(b)} |")
     settings, fit = report["settings"], report["fit"]
+    rationale = report["rationale"]
+    lines += ["", "Rationale contrasts (each training post with marked spans learnt again without them, as non-toxic, at "
+              "this weight; `training.train.RATIONALE_WEIGHT`): the shipped method's F1, thresholds chosen on "
+              "validation; the weight with the best validation F1 is the model above.", "",
+              "| contrast weight | contrasts | validation F1 | test F1 (all posts) | interval |", "|---:|---:|---:|---:|---|"]
+    for row in rationale["grid"]:
+        test_row = (everything["test"]["contributions_from"] if row["rationale_weight"] == rationale["chosen_weight"]
+                    else row.get("test"))
+        shown = (f"{test_row['f1']:.3f} | {test_row['ci95'][0]:.3f}–{test_row['ci95'][1]:.3f}" if test_row
+                 else "not measured | –")
+        lines.append(f"| {row['rationale_weight']:g} | {row['contrasts']} | {row['validation_f1']:.3f} | {shown} |")
+    if "chosen_minus_this" in rationale["grid"][0]:
+        gain = rationale["grid"][0]["chosen_minus_this"]
+        lines += ["", f"Weight {rationale['chosen_weight']:g} minus no contrasts, per test post: {gain['mean']:+.3f} "
+                  f"({gain['ci95'][0]:+.3f} to {gain['ci95'][1]:+.3f})."]
     lines += [""]
     for name, part in (("all posts", everything), ("posts judged toxic", toxic)):
         difference = part["contributions_minus_occlusion_shipped"]

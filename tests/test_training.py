@@ -2,13 +2,14 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic
 from moderation.model.comment import Comment
 from training import thresholds
 from training.schema import DataError, read_comments
-from training.train import build_comments, load_data, split_by_article, train
+from training.train import TrainingData, build_comments, load_data, split_by_article, train
 
 
 def test_split_by_article_never_shares_an_article(tmp_path):
@@ -163,3 +164,49 @@ def test_thresholds_need_two_folds_and_two_training_articles(tiny_corpus):
     data.frame["article_id"] = "bridge"
     with pytest.raises(DataError, match="need at least two articles"):
         train(data, test_size=0.0, log=lambda message: None)
+
+
+def test_spans_in_training_files_are_read_and_checked(tmp_path):
+    good = tmp_path / "marked.jsonl"
+    good.write_text('{"text": "You moron.", "toxic": 1, "spans": [[4, 9]]}\n{"text": "Nice.", "toxic": 0}\n')
+    assert read_comments(good)["spans"].tolist() == [((4, 9),), None]
+    csv_file = tmp_path / "marked.csv"
+    csv_file.write_text('text,toxic,spans\n"You moron.",1,"[[4, 9]]"\n"Nice.",0,\n')
+    assert read_comments(csv_file)["spans"].tolist() == [((4, 9),), None]
+    for bad in ('[[4, 90]]', '[[9, 4]]', '"moron"', '[[4.5, 9]]'):
+        path = tmp_path / "bad.jsonl"
+        path.write_text('{"text": "Nice.", "toxic": 0}\n{"text": "You moron.", "toxic": 1, "spans": %s}\n' % bad)
+        with pytest.raises(DataError, match=r"bad\.jsonl:2: 'spans'"):
+            read_comments(path)
+
+
+def test_marked_spans_teach_a_contrast_without_them():
+    from moderation.model.comment import Comment
+    from training.schema import LABELS
+    from training.train import rationale_contrasts
+
+    comments = [Comment("You absolute moron, the bridge is late.", "Bridge article"), Comment("Fine."), Comment("idiot")]
+    y = np.full((3, len(LABELS)), np.nan)
+    y[0, LABELS.index("toxic")], y[0, LABELS.index("insult")], y[2, LABELS.index("toxic")] = 1.0, 0.6, 1.0
+    contrasts, labels, originals = rationale_contrasts(comments, y, [((4, 18),), None, ((0, 5),)])
+    # "idiot" without its span is empty: no contrast; the unmarked comment has none either
+    assert [c.text for c in contrasts] == ["You , the bridge is late."] and originals.tolist() == [0]
+    assert contrasts[0].article == "Bridge article"
+    known = {label: labels[0, LABELS.index(label)] for label in LABELS}
+    assert known["toxic"] == 0 and known["insult"] == 0
+    assert np.isnan(known["profanity"]) and np.isnan(known["off_topic"])
+
+
+def test_training_counts_its_contrasts_and_can_leave_them_out(tiny_corpus):
+    comments, articles = tiny_corpus
+    loaded = load_data([("native", str(comments))], [str(articles)])
+    frame = loaded.frame.copy()
+    toxic = frame.index[frame["toxic"] >= 0.5]
+    frame["spans"] = None
+    frame.loc[toxic, "spans"] = pd.Series([((0, 4),)] * len(toxic), index=toxic)
+    data = TrainingData(frame, loaded.articles)
+    _, with_spans = train(data, encoder=False, test_size=0.0, folds=2, min_deciding_positives=1, log=lambda _: None)
+    _, without = train(data, encoder=False, test_size=0.0, folds=2, min_deciding_positives=1, rationale_weight=0,
+                       log=lambda _: None)
+    assert with_spans["training"]["rationale_contrasts"] == len(toxic) > 0 and without["training"]["rationale_contrasts"] == 0
+    assert with_spans["training"]["parameters"]["rationale_weight"] == 1.0

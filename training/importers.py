@@ -1,6 +1,8 @@
 """Importers that turn public labelled comment corpora into the training schema of :mod:`training.schema`."""
 from __future__ import annotations
 
+from collections import Counter
+
 import html
 from pathlib import Path
 
@@ -198,7 +200,8 @@ def _import_toxic_spans(path: Path) -> pd.DataFrame:
 
     A rating is one row of ``annotations.csv``. ``toxic`` is the share with ``not toxic`` False; ``insult``,
     ``profanity``, ``identity_attack`` and ``threat`` are the shares that highlighted at least one span of that
-    type. "Other Toxicity" and untyped spans feed no label; severe_toxic and off_topic are unknown.
+    type. "Other Toxicity" and untyped spans feed no label; severe_toxic and off_topic are unknown. ``spans``
+    holds the characters a strict majority of the post's raters highlighted, of any type.
     """
     if not path.is_dir():
         raise DataError(f"{path}: no such directory (expected comments.csv, annotations.csv and spans.csv)")
@@ -211,9 +214,10 @@ def _import_toxic_spans(path: Path) -> pd.DataFrame:
         {"annotation", "comment_id", "not toxic"},
         dtype={"annotation": str, "comment_id": str},
     )
-    spans = _read_csv(path / "spans.csv", "toxic-spans", {"annotation", "type"}, dtype={"annotation": str})
+    highlighted = _read_csv(path / "spans.csv", "toxic-spans", {"annotation", "type", "start", "end"},
+                            dtype={"annotation": str})
     span_labels = ("insult", "profanity", "identity_attack", "threat")
-    spans = spans.assign(label=spans["type"].astype(object).map(_span_label)).dropna(subset=["label"])
+    spans = highlighted.assign(label=highlighted["type"].astype(object).map(_span_label)).dropna(subset=["label"])
     marked = pd.crosstab(spans["annotation"], spans["label"]).reindex(columns=list(span_labels), fill_value=0) > 0
     per_rating = pd.DataFrame(
         {
@@ -224,7 +228,38 @@ def _import_toxic_spans(path: Path) -> pd.DataFrame:
     shares = per_rating.astype({label: float for label in ("toxic", *span_labels)}).groupby("comment_id").mean()
     frame = comments.rename(columns={"comment_id": "id", "comment_text": "text"})
     frame = frame.assign(id=frame["id"].astype(object)).join(shares, on="id")
-    return _finish(frame, path, "toxic-spans")
+    majority = _majority_spans(ratings, highlighted, frame.set_index("id")["text"])
+    return _finish(frame.assign(spans=frame["id"].map(majority)), path, "toxic-spans")
+
+
+def _majority_spans(ratings: pd.DataFrame, spans: pd.DataFrame, texts: pd.Series) -> dict[str, list[list[int]]]:
+    """Each post's characters that a strict majority of its raters highlighted (of any span type), as ranges:
+    the gold spans of SemEval-2021 Task 5."""
+    raters = ratings.groupby("comment_id")["annotation"].nunique()
+    post = dict(zip(ratings["annotation"], ratings["comment_id"]))
+    marked: dict[str, dict[str, set[int]]] = {}
+    for annotation, begin, end in zip(spans["annotation"], spans["start"], spans["end"]):
+        if annotation in post and pd.notna(begin) and pd.notna(end):
+            marked.setdefault(post[annotation], {}).setdefault(annotation, set()).update(range(int(begin), int(end)))
+    ranges = {}
+    for comment_id, by_rater in marked.items():
+        counts = Counter(c for characters in by_rater.values() for c in characters)
+        length = len(texts.get(comment_id) or "")
+        majority = sorted(c for c, n in counts.items() if n > raters[comment_id] / 2 and c < length)
+        if majority:
+            ranges[comment_id] = _runs(majority)
+    return ranges
+
+
+def _runs(positions: list[int]) -> list[list[int]]:
+    """Sorted character positions as [begin, end) ranges of consecutive ones."""
+    runs = [[positions[0], positions[0] + 1]]
+    for position in positions[1:]:
+        if position == runs[-1][1]:
+            runs[-1][1] += 1
+        else:
+            runs.append([position, position + 1])
+    return runs
 
 
 def _import_davidson(path: Path) -> pd.DataFrame:

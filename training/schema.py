@@ -1,6 +1,7 @@
 """The training-data schema: one comment a row, labels as 0/1 or rater fractions, blank = unknown."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,10 @@ from moderation.files import json_lines
 from moderation.model.labels import LABELS
 
 ID_COLUMNS = ("id", "article_id", "parent_id")
-COLUMNS = ("text", *ID_COLUMNS, *LABELS, "source")
+# Optional: the characters of the text that people marked as carrying its toxicity (as Civil Comments toxic
+# spans does), a list of [begin, end) offsets; blank where nobody marked any. Training learns from them.
+SPANS = "spans"
+COLUMNS = ("text", *ID_COLUMNS, *LABELS, "source", SPANS)
 
 
 class DataError(InvalidInput, ValueError):
@@ -30,7 +34,36 @@ def conform(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     for label in LABELS:
         out[label] = pd.to_numeric(frame[label], errors="raise").astype(float) if label in frame else np.nan
     out["source"] = frame["source"] if "source" in frame else source
+    out[SPANS] = ([span_ranges(value, text) for value, text in zip(frame[SPANS], frame["text"])]
+                  if SPANS in frame else None)
     return out.reset_index(drop=True)
+
+
+def span_ranges(value, text: str) -> tuple[tuple[int, int], ...] | None:
+    """A ``spans`` cell as sorted ``(begin, end)`` pairs within ``text``, or None where blank or empty.
+
+    The cell is a list of ``[begin, end]`` pairs, or its JSON text (as a CSV file holds it). Raises ValueError
+    saying what is wrong with it.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"{SPANS!r} must be a JSON list of [begin, end] pairs, got {value[:40]!r}") from None
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 and all(type(x) is int for x in pair) for pair in value):
+        raise ValueError(f"{SPANS!r} must be a list of [begin, end] pairs of integers, got {value!r}"[:200])
+    ranges = tuple(sorted((begin, end) for begin, end in value))
+    for begin, end in ranges:
+        if not 0 <= begin < end <= len(text):
+            raise ValueError(f"{SPANS!r} pair [{begin}, {end}] is not a range within the text ({len(text)} characters)")
+    return ranges or None
 
 
 def label_values(column: pd.Series) -> tuple[pd.Series, int | None]:
@@ -74,7 +107,8 @@ def read_comments(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path : str or Path
-        A ``.csv``, ``.tsv`` or ``.jsonl`` file with a ``text`` column and any of the label columns.
+        A ``.csv``, ``.tsv`` or ``.jsonl`` file with a ``text`` column, any of the label columns and optionally
+        ``spans`` (see :func:`span_ranges`).
 
     Returns
     -------
@@ -99,6 +133,12 @@ def read_comments(path: str | Path) -> pd.DataFrame:
                 f"got {frame[label].iloc[position]!r}"
             )
         frame[label] = values
+    if SPANS in frame:
+        for position, (value, text) in enumerate(zip(frame[SPANS], frame["text"])):
+            try:
+                span_ranges(value, text)
+            except ValueError as error:
+                raise DataError(f"{path}:{position + line_offset}: {error}") from None
     return conform(frame, source=path.stem)
 
 

@@ -24,10 +24,16 @@ from moderation.runtime.artifact import Registry, read_metadata
 from . import thresholds
 from .evaluate import evaluate_predictions
 from .importers import import_corpus
-from .schema import LABELS, DataError, conform, read_articles
+from .schema import LABELS, SPANS, DataError, conform, read_articles
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 TOXICITY_LABELS = tuple(label for label in LABELS if label != "off_topic")
+# Labels learnt from the majority of a comment's raters rather than from their share. A minority of raters
+# calling a comment irrelevant (C3's "non_relevant", ticked by at least one rater on a third of its comments)
+# marks a weak comment more than one about another story; learnt as a share, it taught the model to doubt
+# comments under their own thread. On article folds of C3's training side (benchmarks/offtopic_labels.py),
+# the swap-test ROC-AUC was 0.890 with shares and 0.917 with the majority.
+MAJORITY_LABELS = ("off_topic",)
 
 
 @dataclass
@@ -158,6 +164,37 @@ def swap_contexts(comments: list[Comment], labels: np.ndarray, article_ids: list
     return swapped, rows
 
 
+# A comment whose toxic words people marked (the training data's ``spans``) is learnt a second time without
+# them, as an example of every toxicity label known on it being absent, at RATIONALE_WEIGHT of its weight:
+# annotators' rationales as contrast examples (Zaidan, Eisner and Piatko, NAACL 2007). The model learns that the
+# marked words, not the rest of the comment, carry the label, and its explanations point at them. Chosen on
+# the validation posts of toxic spans' training side (benchmarks/spans.py): character F1 of explanations
+# 0.560 without contrasts, 0.574 at weight 1.
+RATIONALE_WEIGHT = 1.0
+
+
+def rationale_contrasts(comments: list[Comment], labels: np.ndarray, spans: list) -> tuple[list[Comment], np.ndarray,
+                                                                                             np.ndarray]:
+    """The comments with marked spans, without the marked characters (context kept); their labels (every toxicity
+    label known on the original is 0, the rest unknown); and the positions of their originals."""
+    contrasts, rows = [], []
+    for i, (comment, marked) in enumerate(zip(comments, spans)):
+        if not marked:
+            continue
+        kept = comment.text
+        for begin, end in sorted(marked, reverse=True):
+            kept = kept[:begin] + " " + kept[end:]
+        kept = " ".join(kept.split())
+        if kept:
+            contrasts.append(Comment(kept, comment.article, comment.thread, comment.parent))
+            rows.append(i)
+    rows = np.array(rows, dtype=np.int64)
+    y = np.full((len(rows), len(LABELS)), np.nan)
+    toxicity = [LABELS.index(label) for label in TOXICITY_LABELS]
+    y[:, toxicity] = np.where(np.isnan(labels[rows][:, toxicity]), np.nan, 0.0)
+    return contrasts, y, rows
+
+
 SHORT_THREAD = 3  # a context-free copy keeps at most this many of its thread's last comments
 
 
@@ -184,6 +221,16 @@ def drop_contexts(comments: list[Comment], labels: np.ndarray, rng: np.random.Ge
         copies.append([Comment(comment.text), Comment(comment.text, comment.article),
                        Comment(comment.text, comment.article, kept)][k % 3])
     return copies, rows
+
+
+def label_targets(frame: pd.DataFrame, majority_labels: tuple[str, ...] = MAJORITY_LABELS) -> np.ndarray:
+    """The rows' labels as fitted (columns in LABELS order, NaN unknown): rater shares as they are, except for
+    ``majority_labels``, which are 1 where at least half of the raters named them and 0 elsewhere."""
+    y = frame[list(LABELS)].to_numpy(dtype=float, copy=True)
+    for label in majority_labels:
+        shares = y[:, LABELS.index(label)]
+        y[:, LABELS.index(label)] = np.where(np.isnan(shares), np.nan, (shares >= 0.5).astype(float))
+    return y
 
 
 def _row_weights(sources: pd.Series, source_weights: dict[str, float | dict[str, float]]) -> np.ndarray:
@@ -242,34 +289,51 @@ def fit_pipeline(comments: list[Comment], y: np.ndarray, weights: np.ndarray, n_
 
 @dataclass
 class _FitSet:
-    """Rows to fit on, with their context swaps and context-free copies (at half weight) appended."""
+    """Rows to fit on, with their context swaps and context-free copies (at half weight) and their rationale
+    contrasts (at RATIONALE_WEIGHT of their originals' weight) appended."""
 
     comments: list[Comment]
     y: np.ndarray
     weights: np.ndarray
     swaps: int
     copies: int
+    contrasts: int
 
 
-def _fit_set(comments: list[Comment], y: np.ndarray, weights: np.ndarray, article_ids: list, rows: np.ndarray,
-             rng: np.random.Generator, swap_fraction: float, semantic: SemanticContext | None) -> _FitSet:
-    own = [comments[i] for i in rows]
-    swapped, swapped_y = swap_contexts(own, y[rows], [article_ids[i] for i in rows], rng, swap_fraction, semantic)
-    bare, bare_y = drop_contexts(own, y[rows], rng, swap_fraction)
-    return _FitSet(own + swapped + bare, np.vstack([y[rows], swapped_y, bare_y]),
-                   np.vstack([weights[rows], np.full((len(swapped) + len(bare), len(LABELS)), 0.5)]),
-                   len(swapped), len(bare))
+@dataclass
+class _Corpus:
+    """Every row of the training data as the fits read it (``y`` and ``weights`` with a column per label of
+    LABELS; ``spans`` the marked characters of each row, or None)."""
+
+    comments: list[Comment]
+    y: np.ndarray
+    weights: np.ndarray
+    article_ids: list
+    spans: list
 
 
-def out_of_fold_scores(comments: list[Comment], y: np.ndarray, weights: np.ndarray, article_ids: list,
-                       groups: np.ndarray, rows: np.ndarray, labels: list[str], folds: int, seed: int,
-                       swap_fraction: float, fit_params: dict, log=print) -> tuple[np.ndarray, list[dict]]:
+def _fit_set(corpus: _Corpus, rows: np.ndarray, rng: np.random.Generator, swap_fraction: float,
+             semantic: SemanticContext | None, rationale_weight: float) -> _FitSet:
+    own, y = [corpus.comments[i] for i in rows], corpus.y[rows]
+    swapped, swapped_y = swap_contexts(own, y, [corpus.article_ids[i] for i in rows], rng, swap_fraction, semantic)
+    bare, bare_y = drop_contexts(own, y, rng, swap_fraction)
+    contrasts, contrast_y, originals = (rationale_contrasts(own, y, [corpus.spans[i] for i in rows])
+                                        if rationale_weight > 0 else ([], np.zeros((0, len(LABELS))), []))
+    return _FitSet(own + swapped + bare + contrasts, np.vstack([y, swapped_y, bare_y, contrast_y]),
+                   np.vstack([corpus.weights[rows], np.full((len(swapped) + len(bare), len(LABELS)), 0.5),
+                              corpus.weights[rows][originals] * rationale_weight]),
+                   len(swapped), len(bare), len(contrasts))
+
+
+def out_of_fold_scores(corpus: _Corpus, groups: np.ndarray, rows: np.ndarray, labels: list[str], folds: int,
+                       seed: int, swap_fraction: float, rationale_weight: float, fit_params: dict,
+                       log=print) -> tuple[np.ndarray, list[dict]]:
     """Every row's scores from a model fitted on the other folds' articles, never on its own.
 
     Parameters
     ----------
-    comments, y, weights, article_ids : list, ndarray, ndarray, list
-        All rows of the corpus (``y`` and ``weights`` with one column per label of ``LABELS``).
+    corpus : _Corpus
+        All rows of the training data.
     groups : ndarray
         Each row's article (:func:`article_groups`); no article is on both sides of a fold.
     rows : ndarray
@@ -280,7 +344,7 @@ def out_of_fold_scores(comments: list[Comment], y: np.ndarray, weights: np.ndarr
         Number of article folds (fewer when there are fewer articles).
     seed : int
         Seed of each fold's context swaps.
-    swap_fraction : float
+    swap_fraction, rationale_weight : float
         As in :func:`train`.
     fit_params : dict
         ``n_topics``, ``C``, ``min_positives`` and ``semantic`` for :func:`fit_pipeline`.
@@ -295,12 +359,12 @@ def out_of_fold_scores(comments: list[Comment], y: np.ndarray, weights: np.ndarr
     described = []
     splitter = GroupKFold(n_splits=min(folds, len(set(groups[rows]))))
     for fold, (fit_part, held_part) in enumerate(splitter.split(rows, groups=groups[rows])):
-        fit_set = _fit_set(comments, y, weights, article_ids, rows[fit_part], np.random.default_rng([seed, fold + 1]),
-                           swap_fraction, fit_params.get("semantic"))
+        fit_set = _fit_set(corpus, rows[fit_part], np.random.default_rng([seed, fold + 1]), swap_fraction,
+                           fit_params.get("semantic"), rationale_weight)
         pipeline = _fit_fold(fit_set, fit_params)
         learnt = list(pipeline.named_steps["labels"].labels_) if pipeline is not None else []
         if learnt:
-            predicted = pipeline.predict_proba([comments[i] for i in rows[held_part]])
+            predicted = pipeline.predict_proba([corpus.comments[i] for i in rows[held_part]])
             for k, label in enumerate(learnt):
                 if label in labels:
                     scores[held_part, labels.index(label)] = predicted[:, k]
@@ -326,6 +390,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
           source_weights: dict[str, float | dict[str, float]] | None = None, n_topics: int = 100, C: float = 4.0,
           min_positives: float = 5.0, test_size: float = 0.15, folds: int = 5,
           min_deciding_positives: int = thresholds.MIN_DECIDING_POSITIVES, encoder: bool | None = None,
+          majority_labels: tuple[str, ...] = MAJORITY_LABELS, rationale_weight: float = RATIONALE_WEIGHT,
           log=print) -> tuple[Pipeline, dict]:
     """Split off test articles, choose thresholds out of fold on the rest, fit on the rest, report on test, save.
 
@@ -355,6 +420,11 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
     encoder : bool, optional
         Whether the model has the semantic tier (a pretrained sentence encoder); by default unless
         ``$MODERATION_ENCODER`` is ``off``. Training embeddings are cached on disk (``$MODERATION_CACHE``).
+    majority_labels : tuple of str
+        Labels learnt from the majority of raters instead of their share (:data:`MAJORITY_LABELS`).
+    rationale_weight : float
+        Weight of the copies of comments with marked spans that leave those spans out, relative to their
+        originals (:data:`RATIONALE_WEIGHT`; 0 learns nothing from the spans).
 
     Returns
     -------
@@ -370,24 +440,24 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         sentence_encoder.disk_cache = True
         semantic = SemanticContext(sentence_encoder)
     frame = data.frame.reset_index(drop=True)
-    y = frame[list(LABELS)].to_numpy(dtype=float)
+    y = label_targets(frame, majority_labels)
     weights = _row_weights(frame["source"], source_weights or {})
     comments = build_comments(frame, data.articles)
     groups = article_groups(frame)
     train_rows, test_rows = split_by_article(frame, seed, test_size)
     if len(set(groups[train_rows])) < 2:
         raise DataError("thresholds are chosen on article folds: the training rows need at least two articles")
-    article_ids = frame["article_id"].tolist()
+    corpus = _Corpus(comments, y, weights, frame["article_id"].tolist(),
+                     frame[SPANS].tolist() if SPANS in frame else [None] * len(frame))
     fit_params = {"n_topics": n_topics, "C": C, "min_positives": min_positives, "semantic": semantic}
-    fit_set = _fit_set(comments, y, weights, article_ids, train_rows, np.random.default_rng(seed), swap_fraction,
-                       semantic)
+    fit_set = _fit_set(corpus, train_rows, np.random.default_rng(seed), swap_fraction, semantic, rationale_weight)
     log(f"training on {len(train_rows)} comments (+{fit_set.swaps} context swaps, +{fit_set.copies} without "
-        f"context), testing on {len(test_rows)}")
+        f"context, +{fit_set.contrasts} without their marked spans), testing on {len(test_rows)}")
     pipeline = fit_pipeline(fit_set.comments, fit_set.y, fit_set.weights, **fit_params)
     labels = list(pipeline.named_steps["labels"].labels_)
     columns = [LABELS.index(label) for label in labels]
-    fold_scores, fold_parts = out_of_fold_scores(comments, y, weights, article_ids, groups, train_rows, labels, folds,
-                                                 seed, swap_fraction, fit_params, log)
+    fold_scores, fold_parts = out_of_fold_scores(corpus, groups, train_rows, labels, folds, seed, swap_fraction,
+                                                 rationale_weight, fit_params, log)
     chosen = {label: thresholds.choose(y[train_rows, c], fold_scores[:, k], label,
                                        min_positives=min_deciding_positives)
               for k, (label, c) in enumerate(zip(labels, columns))}
@@ -404,6 +474,7 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
         "training": {
             "sources": data.sources, "rows": int(len(frame)), "train_rows": int(len(train_rows)),
             "test_rows": int(len(test_rows)), "context_swaps": fit_set.swaps, "context_free_copies": fit_set.copies,
+            "rationale_contrasts": fit_set.contrasts,
             "seed": seed, "split": "by article",
             "thresholds": {"chosen_on": "out-of-fold scores of the training rows", "grouped_by": "article",
                            "folds": len(fold_parts), "rows": int(len(train_rows)),
@@ -417,7 +488,8 @@ def train(data: TrainingData, registry: Registry | None = None, seed: int = 0, s
             "skipped_labels": [label for label in LABELS if label not in labels],
             "seconds": round(time.perf_counter() - started, 2),
             "parameters": {"n_topics": n_topics, "C": C, "swap_fraction": swap_fraction, "test_size": test_size,
-                           "folds": folds, "source_weights": source_weights or {}},
+                           "folds": folds, "source_weights": source_weights or {},
+                           "majority_labels": list(majority_labels), "rationale_weight": rationale_weight},
         },
     }
     if registry is not None:
