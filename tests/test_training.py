@@ -210,3 +210,16 @@ def test_training_counts_its_contrasts_and_can_leave_them_out(tiny_corpus):
                        log=lambda _: None)
     assert with_spans["training"]["rationale_contrasts"] == len(toxic) > 0 and without["training"]["rationale_contrasts"] == 0
     assert with_spans["training"]["parameters"]["rationale_weight"] == 1.0
+
+
+def test_off_topic_is_learnt_from_the_majority_of_raters_and_toxicity_from_their_share():
+    from training.schema import LABELS
+    from training.train import label_targets
+
+    frame = pd.DataFrame({label: [np.nan] * 3 for label in LABELS}
+                         | {"toxic": [0.4, np.nan, 1.0], "off_topic": [0.4, np.nan, 0.5]})
+    y = label_targets(frame)
+    assert y[:, LABELS.index("off_topic")].tolist()[::2] == [0.0, 1.0]
+    assert np.isnan(y[1, LABELS.index("off_topic")]) and np.isnan(y[1, LABELS.index("toxic")])
+    assert y[:, LABELS.index("toxic")].tolist()[::2] == [0.4, 1.0]
+    assert label_targets(frame, majority_labels=())[0, LABELS.index("off_topic")] == 0.4
