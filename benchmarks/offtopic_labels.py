@@ -22,7 +22,7 @@ from moderation.model.classifier import LabelSkippedWarning
 from training.train import MAJORITY_LABELS, TrainingData, train
 
 from .corpora import load_shared, split_by_article, write_results
-from .quality import SOURCE_WEIGHTS, swap_test
+from .quality import SOURCE_WEIGHTS, off_topic
 
 VALIDATION_SEED = 1  # the second split's seed (the quality benchmark's split uses corpora.SEED)
 VALIDATION_SIZE = 0.2
@@ -44,9 +44,11 @@ def measure() -> dict:
             warnings.simplefilter("ignore", LabelSkippedWarning)
             pipeline, metadata = train(data, seed=0, source_weights=SOURCE_WEIGHTS["c3"], test_size=0.0, folds=2,
                                        majority_labels=majority, log=lambda line: None)
-        swap = swap_test(pipeline, metadata, validation, {}, fit["text"].tolist(), "article", RESAMPLES)
+        measured = off_topic("C3 training side", "semantic", "validation articles", pipeline, metadata, validation, {},
+                             fit["text"].tolist(), "article", RESAMPLES)
         rows.append({"off_topic_from": name, "fit_seconds": round(time.perf_counter() - started, 1),
-                     "context_swaps": metadata["training"]["context_swaps"], **swap})
+                     "context_swaps": metadata["training"]["context_swaps"], "labelled": measured["labelled"],
+                     "positives": measured["positives"], **measured["swap"]})
     return {"fit_articles": int(fit["article_id"].nunique()), "validation_articles": int(validation["article_id"].nunique()),
             "rows": rows}
 
@@ -54,13 +56,17 @@ def measure() -> dict:
 def markdown(report: dict) -> str:
     lines = [f"### Off-topic from rater shares or their majority: swap test on C3 training-side articles "
              f"({report['validation_articles']} validation articles, model fitted on {report['fit_articles']})", "",
-             "| off-topic learnt from | comments | swap ROC-AUC | 95% interval | encoder cosine | context swaps |",
-             "|---|---:|---:|---|---:|---:|"]
+             "| off-topic learnt from | comments | swap ROC-AUC | 95% interval | encoder cosine | context swaps | "
+             "`non_relevant` majority: positives | ROC-AUC | 95% interval |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---|"]
     for row in report["rows"]:
         ours, cosine = row["ranking"]["ours"], row["ranking"]["encoder cosine"]
+        labelled = row["labelled"]["ours"] if row["labelled"] else None
         lines.append(f"| {row['off_topic_from']} | {row['comments']} | {ours['roc_auc']:.3f} | "
                      f"{ours['roc_auc_ci'][0]:.3f}–{ours['roc_auc_ci'][1]:.3f} | {cosine['roc_auc']:.3f} | "
-                     f"{row['context_swaps']} |")
+                     f"{row['context_swaps']} | {row['positives']} | "
+                     + (f"{labelled['roc_auc']:.3f} | {labelled['roc_auc_ci'][0]:.3f}–{labelled['roc_auc_ci'][1]:.3f} |"
+                        if labelled else "– | – |"))
     return "\n".join(lines) + "\n\nIntervals: 95% percentile bootstrap over validation articles.\n"
 
 
