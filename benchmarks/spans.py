@@ -45,11 +45,11 @@ TOXIC_SHARE = 0.5  # a post is judged toxic when more than half of its raters di
 OTHER_CORPORA = ("c3",)
 # Weights of the rationale contrasts tried (training.train.RATIONALE_WEIGHT); the one with the best validation F1
 # of the shipped method is reported, next to the model without contrasts.
-RATIONALE_GRID = (0.0, 1.0, 3.0)
+RATIONALE_GRID = (0.0, 3.0, 10.0)
 # train() is given the whole training part (no test part of its own) and picks its flag thresholds on its
 # article folds.
 # The grids the thresholds are chosen from.
-SCORE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+SCORE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.25, 1.5, 2.0)
 SHARE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 # Shares of a label's flag threshold from which its words are explained (1: flagged labels only).
 OF_FLAG_GRID = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0)

@@ -9,7 +9,7 @@ from moderation.model.classifier import LabelSkippedWarning, MultiLabelLogistic
 from moderation.model.comment import Comment
 from training import thresholds
 from training.schema import DataError, read_comments
-from training.train import TrainingData, build_comments, load_data, split_by_article, train
+from training.train import RATIONALE_WEIGHT, TrainingData, build_comments, load_data, split_by_article, train
 
 
 def test_split_by_article_never_shares_an_article(tmp_path):
@@ -209,7 +209,7 @@ def test_training_counts_its_contrasts_and_can_leave_them_out(tiny_corpus):
     _, without = train(data, encoder=False, test_size=0.0, folds=2, min_deciding_positives=1, rationale_weight=0,
                        log=lambda _: None)
     assert with_spans["training"]["rationale_contrasts"] == len(toxic) > 0 and without["training"]["rationale_contrasts"] == 0
-    assert with_spans["training"]["parameters"]["rationale_weight"] == 1.0
+    assert with_spans["training"]["parameters"]["rationale_weight"] == RATIONALE_WEIGHT
 
 
 def test_off_topic_is_learnt_from_the_majority_of_raters_and_toxicity_from_their_share():
