@@ -44,8 +44,10 @@ TOXIC_SHARE = 0.5  # a post is judged toxic when more than half of its raters di
 # C3 0.507, C3 + davidson 0.490.
 OTHER_CORPORA = ("c3",)
 # Weights of the rationale contrasts tried (training.train.RATIONALE_WEIGHT); the one with the best validation F1
-# of the shipped method is reported, next to the model without contrasts.
-RATIONALE_GRID = (0.0, 3.0, 10.0)
+# of the shipped method is reported, next to the model without contrasts. Weights 3 and 10 reached 0.589 and
+# 0.592 on validation, but cost toxic ROC-AUC 0.013 and 0.036 on C3's training side
+# (benchmarks/rationale_toxicity.py), more than the 0.01 a weight may cost.
+RATIONALE_GRID = (0.0, 1.0)
 # train() is given the whole training part (no test part of its own) and picks its flag thresholds on its
 # article folds.
 # The grids the thresholds are chosen from.
