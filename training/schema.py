@@ -134,11 +134,13 @@ def read_comments(path: str | Path) -> pd.DataFrame:
             )
         frame[label] = values
     if SPANS in frame:
+        ranges = []
         for position, (value, text) in enumerate(zip(frame[SPANS], frame["text"])):
             try:
-                span_ranges(value, text)
+                ranges.append(span_ranges(value, text))
             except ValueError as error:
                 raise DataError(f"{path}:{position + line_offset}: {error}") from None
+        frame[SPANS] = pd.Series(ranges, index=frame.index, dtype=object)  # parsed once here
     return conform(frame, source=path.stem)
 
 
