@@ -30,23 +30,35 @@ RESAMPLES = 1000
 VARIANTS = {"rater shares": (), "majority of raters": MAJORITY_LABELS}
 
 
-def measure() -> dict:
+def training_side() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """C3's training articles (the quality benchmark's split) split again by article: (fit, validation)."""
     c3 = load_shared("c3")
-    training_side, _ = split_by_article(c3)
-    frame = c3.iloc[training_side].reset_index(drop=True)
+    training_rows, _ = split_by_article(c3)
+    frame = c3.iloc[training_rows].reset_index(drop=True)
     fit_rows, validation_rows = split_by_article(frame, seed=VALIDATION_SEED, test_size=VALIDATION_SIZE)
-    fit, validation = frame.iloc[fit_rows].reset_index(drop=True), frame.iloc[validation_rows].reset_index(drop=True)
-    data = TrainingData(pd.concat([fit, load_shared("toxic-spans")], ignore_index=True))
+    return frame.iloc[fit_rows].reset_index(drop=True), frame.iloc[validation_rows].reset_index(drop=True)
+
+
+def fit_beside_toxic_spans(fit: pd.DataFrame, **options):
+    """``train()`` on ``fit`` and toxic spans, weighted as the quality benchmark's C3 fit, thresholds on 2 article
+    folds; ``options`` go to ``train()``. Returns the pipeline, its metadata and the seconds it took."""
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LabelSkippedWarning)
+        pipeline, metadata = train(TrainingData(pd.concat([fit, load_shared("toxic-spans")], ignore_index=True)),
+                                   seed=0, source_weights=SOURCE_WEIGHTS["c3"], test_size=0.0, folds=2,
+                                   log=lambda line: None, **options)
+    return pipeline, metadata, round(time.perf_counter() - started, 1)
+
+
+def measure() -> dict:
+    fit, validation = training_side()
     rows = []
     for name, majority in VARIANTS.items():
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LabelSkippedWarning)
-            pipeline, metadata = train(data, seed=0, source_weights=SOURCE_WEIGHTS["c3"], test_size=0.0, folds=2,
-                                       majority_labels=majority, log=lambda line: None)
+        pipeline, metadata, seconds = fit_beside_toxic_spans(fit, majority_labels=majority)
         measured = off_topic("C3 training side", "semantic", "validation articles", pipeline, metadata, validation, {},
                              fit["text"].tolist(), "article", RESAMPLES)
-        rows.append({"off_topic_from": name, "fit_seconds": round(time.perf_counter() - started, 1),
+        rows.append({"off_topic_from": name, "fit_seconds": seconds,
                      "context_swaps": metadata["training"]["context_swaps"], "labelled": measured["labelled"],
                      "positives": measured["positives"], **measured["swap"]})
     return {"fit_articles": int(fit["article_id"].nunique()), "validation_articles": int(validation["article_id"].nunique()),

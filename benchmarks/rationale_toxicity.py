@@ -14,39 +14,22 @@ Writes ``benchmarks/results/rationale_toxicity.json`` and ``.md`` and prints the
 """
 from __future__ import annotations
 
-import time
-import warnings
-
-import pandas as pd
-
-from moderation.model.classifier import LabelSkippedWarning
-from training.train import TrainingData, train
-
-from .corpora import load_shared, split_by_article, write_results
-from .offtopic_labels import VALIDATION_SEED, VALIDATION_SIZE
-from .quality import SOURCE_WEIGHTS, toxicity
+from .corpora import write_results
+from .offtopic_labels import fit_beside_toxic_spans, training_side
+from .quality import toxicity
 
 WEIGHTS = (0.0, 1.0, 3.0, 10.0)
 RESAMPLES = 1000
 
 
 def measure() -> dict:
-    c3 = load_shared("c3")
-    training_side, _ = split_by_article(c3)
-    frame = c3.iloc[training_side].reset_index(drop=True)
-    fit_rows, validation_rows = split_by_article(frame, seed=VALIDATION_SEED, test_size=VALIDATION_SIZE)
-    fit, validation = frame.iloc[fit_rows].reset_index(drop=True), frame.iloc[validation_rows].reset_index(drop=True)
-    data = TrainingData(pd.concat([fit, load_shared("toxic-spans")], ignore_index=True))
+    fit, validation = training_side()
     rows = []
     for weight in WEIGHTS:
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LabelSkippedWarning)
-            pipeline, _ = train(data, seed=0, source_weights=SOURCE_WEIGHTS["c3"], test_size=0.0, folds=2,
-                                rationale_weight=weight, log=lambda line: None)
+        pipeline, _, seconds = fit_beside_toxic_spans(fit, rationale_weight=weight)
         measured = toxicity("C3 training side", "semantic", "validation articles", pipeline, validation, {}, "article",
                             RESAMPLES)
-        rows.append({"rationale_weight": weight, "fit_seconds": round(time.perf_counter() - started, 1),
+        rows.append({"rationale_weight": weight, "fit_seconds": seconds,
                      "labels": [row for row in measured if row["label"] in ("toxic", "insult")]})
     return {"fit_articles": int(fit["article_id"].nunique()), "validation_articles": int(validation["article_id"].nunique()),
             "rows": rows}
