@@ -21,7 +21,7 @@ import platform
 import re
 import time
 import warnings
-from collections import Counter
+import functools
 from functools import partial
 
 import numpy as np
@@ -33,7 +33,7 @@ from moderation.runtime.explain import MIN_SHARE_OF_TOP, MIN_WORD_SCORE, score_w
 from moderation.runtime.policy import Policy
 from training.train import TrainingData, train
 
-from .corpora import RESULTS_DIR, SEED, SHARED, load_shared, write_results
+from .corpora import RESULTS_DIR, SEED, load_shared, write_results
 
 TEST_SIZE = 0.2
 VALIDATION_SIZE = 0.15  # of the training side: the posts the span thresholds are chosen on
@@ -67,25 +67,10 @@ def _quiet(message: str) -> None:
     """Swallow train()'s progress lines."""
 
 
-def gold_characters(directory) -> tuple[pd.DataFrame, list[set[int]]]:
-    """Posts (``id``, ``text``) and each post's gold characters: those a strict majority of its raters marked."""
-    comments = pd.read_csv(directory / "comments.csv", dtype={"comment_id": str})
-    ratings = pd.read_csv(directory / "annotations.csv", dtype={"comment_id": str}, usecols=["annotation",
-                                                                                            "comment_id"])
-    spans = pd.read_csv(directory / "spans.csv", usecols=["annotation", "start", "end"]).merge(ratings, on="annotation")
-    raters = ratings.groupby("comment_id").size()
-    marked: dict[str, Counter] = {}
-    for (comment_id, _), rows in spans.groupby(["comment_id", "annotation"]):
-        characters = set()
-        for start, end in zip(rows["start"], rows["end"]):
-            characters.update(range(int(start), int(end)))
-        marked.setdefault(comment_id, Counter()).update(characters)
-    posts = comments.rename(columns={"comment_id": "id", "comment_text": "text"})
-    gold = []
-    for comment_id, text in zip(posts["id"], posts["text"]):
-        counts = marked.get(comment_id, Counter())
-        gold.append({c for c, n in counts.items() if n > raters[comment_id] / 2 and c < len(text)})
-    return posts, gold
+def gold_characters(corpus: pd.DataFrame) -> list[set[int]]:
+    """Each post's gold characters: the toxic-spans importer's ``spans``, the characters a strict majority of
+    the post's raters highlighted (annotations.csv rows), as SemEval-2021 Task 5 defines them."""
+    return [{c for begin, end in marked or () for c in range(begin, end)} for marked in corpus["spans"]]
 
 
 def split_posts(posts: pd.DataFrame, seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,7 +122,7 @@ def occlusion_words(text: str) -> list[tuple[int, int]]:
 class Explained:
     """A model's flags on some posts, and what each method needs to give their spans at any threshold."""
 
-    def __init__(self, pipeline, metadata: dict, texts: list[str], occlusion: bool = True):
+    def __init__(self, pipeline, metadata: dict, texts: list[str]):
         self.features, self.classifier = pipeline[0], pipeline[-1]
         self.texts = texts
         self.labels = list(self.classifier.labels_)
@@ -146,39 +131,41 @@ class Explained:
         self.scores = self.classifier.predict_proba_text(self.features.text_features(texts))
         self.flags = [policy.decide({label: round(float(p), 4) for label, p in zip(self.labels, row)
                                      if label in text_only}).flags for row in self.scores]
-        self.flagged_words = [score_words(self.features, self.classifier, text, flags) if flags else None
-                              for text, flags in zip(texts, self.flags)]
-        self.toxic_words = [score_words(self.features, self.classifier, text, ["toxic"]) for text in texts]
         # Every toxicity label's word scores, and each post's probabilities as shares of the labels' flag thresholds.
         self.text_labels = [label for label in self.labels if label in text_only]
         self.all_words = [score_words(self.features, self.classifier, text, self.text_labels) for text in texts]
         flag = np.array([metadata["thresholds"][label]["flag"] for label in self.text_labels])
         self.of_flag = self.scores[:, [self.labels.index(label) for label in self.text_labels]] / flag
-        self.drops = self._occlusion_drops() if occlusion else None
 
     def contributions(self, min_score: float, min_share: float, every_post: bool = False) -> list[set[int]]:
         """Characters of the contribution spans: the flagged toxicity labels' (union), or the toxic label's."""
-        words = self.toxic_words if every_post else self.flagged_words
-        return [characters(w.spans(min_score, min_share)) if w else set() for w in words]
+        return [self._characters(words, ["toxic"] if every_post else flags, min_score, min_share)
+                for words, flags in zip(self.all_words, self.flags)]
 
     def contributions_from(self, share_of_flag: float, min_score: float, min_share: float) -> list[set[int]]:
         """Characters of the contribution spans of every toxicity label whose probability reaches ``share_of_flag``
         of its flag threshold (1: the flagged labels), flagged or not."""
-        predictions = []
-        for words, shares in zip(self.all_words, self.of_flag):
-            spans = []
-            for k in np.flatnonzero(shares >= share_of_flag).tolist():
-                spans += words._label_spans(self.text_labels[k], words.scores[:, k], min_score, min_share)
-            predictions.append(characters(spans))
-        return predictions
+        return [self._characters(words, [self.text_labels[k] for k in np.flatnonzero(shares >= share_of_flag)],
+                                 min_score, min_share)
+                for words, shares in zip(self.all_words, self.of_flag)]
+
+    def _characters(self, words, labels: list[str], min_score: float, min_share: float) -> set[int]:
+        """Characters of the spans of ``labels`` in one post's word scores (each label's column on its own)."""
+        spans = []
+        for label in labels:
+            k = self.text_labels.index(label)
+            spans += words._label_spans(label, words.scores[:, k], min_score, min_share)
+        return characters(spans)
 
     def occlusion(self, min_drop: float) -> list[set[int]]:
         """Characters of the words whose removal drops a flagged toxicity label's probability by ``min_drop``."""
         return [characters([word for word, drop in zip(occlusion_words(text), drops) if drop >= min_drop])
                 for text, drops in zip(self.texts, self.drops)]
 
-    def _occlusion_drops(self) -> list[np.ndarray]:
-        """For each post, each word's largest drop over the post's flagged labels (none flagged: no words)."""
+    @functools.cached_property
+    def drops(self) -> list[np.ndarray]:
+        """For each post, each word's largest drop over the post's flagged labels (none flagged: no words); computed
+        when occlusion is first asked for."""
         variants, owners, drops = [], [], []
         for i, (text, flags) in enumerate(zip(self.texts, self.flags)):
             words = occlusion_words(text) if flags else []
@@ -195,7 +182,7 @@ class Explained:
     def subset(self, keep: np.ndarray) -> "Explained":
         """The same, for the posts where ``keep`` is true."""
         part = copy.copy(self)
-        for name in ("texts", "flags", "flagged_words", "toxic_words", "all_words", "drops"):
+        for name in ("texts", "flags", "all_words", "drops"):
             setattr(part, name, [x for x, k in zip(getattr(self, name), keep) if k])
         part.scores, part.of_flag = self.scores[keep], self.of_flag[keep]
         return part
@@ -264,14 +251,13 @@ def evaluate(validation: Explained, val_gold: list[set[int]], test: Explained, t
 
 
 def measure() -> dict:
-    directory = SHARED["toxic-spans"][1]
-    posts, gold = gold_characters(directory)
+    corpus = load_shared("toxic-spans")
+    posts, gold = corpus[["id", "text"]], gold_characters(corpus)
     fit, validation, test = split_posts(posts)
-    corpus = load_shared("toxic-spans").set_index("id")
-    training = pd.concat([corpus.loc[posts["id"].iloc[fit]].reset_index()]
-                         + [load_shared(name) for name in OTHER_CORPORA], ignore_index=True)
+    training = pd.concat([corpus.iloc[fit]] + [load_shared(name) for name in OTHER_CORPORA], ignore_index=True)
     texts = posts["text"].tolist()
     val_texts, val_gold = [texts[i] for i in validation], [gold[i] for i in validation]
+    test_texts, test_gold = [texts[i] for i in test], [gold[i] for i in test]
     grid, models = [], {}
     for weight in RATIONALE_GRID:
         started = time.perf_counter()
@@ -280,24 +266,24 @@ def measure() -> dict:
             pipeline, metadata = train(TrainingData(training), seed=SEED, test_size=0.0, rationale_weight=weight,
                                        log=_quiet)
         seconds = time.perf_counter() - started
-        explained = Explained(pipeline, metadata, val_texts, occlusion=False)
+        explained = Explained(pipeline, metadata, val_texts)
         _, f1, _ = _best(_from_grid(), explained.contributions_from, val_gold)
         grid.append({"rationale_weight": weight, "validation_f1": round(f1, 4), "fit_seconds": round(seconds, 1),
                      "contrasts": metadata["training"]["rationale_contrasts"]})
-        models[weight] = (pipeline, metadata)
+        models[weight] = (pipeline, metadata, explained)
     chosen = max(grid, key=lambda row: row["validation_f1"])["rationale_weight"]
-    pipeline, metadata = models[chosen]
+    pipeline, metadata, val = models[chosen]
     fit_seconds = next(row["fit_seconds"] for row in grid if row["rationale_weight"] == chosen)
     if chosen:  # the same method without contrasts, on the same test posts (thresholds chosen on its validation)
-        plain = [Explained(*models[0.0], part, occlusion=False) for part in (val_texts, [texts[i] for i in test])]
-        point, _, _ = _best(_from_grid(), plain[0].contributions_from, val_gold)
-        without = _result(plain[1].contributions_from(*point), [gold[i] for i in test], thresholds=list(point))
+        plain_pipeline, plain_metadata, plain_val = models[0.0]
+        point, _, _ = _best(_from_grid(), plain_val.contributions_from, val_gold)
+        without = _result(Explained(plain_pipeline, plain_metadata, test_texts).contributions_from(*point), test_gold,
+                          thresholds=list(point))
         grid[0]["test"] = {k: v for k, v in without.items() if k != "_values"}
     del models
-    judged_toxic = (corpus.loc[posts["id"], "toxic"] > TOXIC_SHARE).to_numpy()
-    parts = {name: (Explained(pipeline, metadata, [texts[i] for i in rows]), [gold[i] for i in rows], judged_toxic[rows])
-             for name, rows in (("validation", validation), ("test", test))}
-    (val, val_gold, val_toxic), (held_out, test_gold, test_toxic) = parts["validation"], parts["test"]
+    judged_toxic = (corpus["toxic"] > TOXIC_SHARE).to_numpy()
+    held_out = Explained(pipeline, metadata, test_texts)
+    val_toxic, test_toxic = judged_toxic[validation], judged_toxic[test]
     everything = evaluate(val, val_gold, held_out, test_gold)
     if chosen:  # per post, the chosen model's F1 minus the model's without contrasts
         shipped = everything["test"]["contributions_from"]["thresholds"]
