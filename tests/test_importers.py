@@ -376,7 +376,7 @@ def test_toxic_spans_keep_the_characters_a_strict_majority_highlighted(tmp_path)
 
 def test_toxic_spans_real_corpus_majority_spans(spans):
     marked = spans.set_index("id")["spans"]
-    # as many posts as the span benchmark's own reading of the raw files finds gold spans in (the same characters)
+    # posts with gold spans, as an independent reading of the raw files counted them (with the same characters)
     assert marked.notna().sum() == 9_661
     text = spans.set_index("id")["text"]
     for comment_id in ("5011248", "5737860"):
